@@ -1,0 +1,65 @@
+//! Starting the command and acting on its process group. The command runs in a
+//! process group of its own, so that a signal reaches a whole shell pipeline
+//! and what a script leaves behind can be found and stopped. It inherits
+//! stdin, stdout and stderr (no pipe, no copying), default signal dispositions
+//! (see `signals`) and an empty signal mask: baton blocks the signals it
+//! routes through its signalfd, and a mask is inherited across exec, so the
+//! child clears it between fork and exec (the standard library's spawn does
+//! not on every path).
+
+use std::ffi::OsString;
+use std::io::ErrorKind;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use anyhow::Result;
+use nix::errno::Errno;
+use nix::sys::signal::{killpg, SigSet, SigmaskHow, Signal};
+use nix::unistd::Pid;
+
+use crate::exit_code::{Failure, CANNOT_EXECUTE, NOT_FOUND};
+
+/// Starts `argv` in a new process group; returns its pid (also the group's id).
+pub fn spawn(argv: &[OsString]) -> Result<Pid, Failure> {
+    let (program, args) = argv.split_first().ok_or_else(|| Failure {
+        code: CANNOT_EXECUTE,
+        message: "empty command".to_owned(),
+    })?;
+    let shown = program.to_string_lossy();
+    let mut command = Command::new(program);
+    command.args(args).process_group(0);
+    // SAFETY: runs in the forked child before exec; sigprocmask is
+    // async-signal-safe and touches no memory shared with the parent.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+                .map_err(std::io::Error::from)
+        });
+    }
+    match command.spawn() {
+        Ok(child) => Ok(Pid::from_raw(
+            i32::try_from(child.id()).expect("pids fit in i32"),
+        )),
+        Err(err) if err.kind() == ErrorKind::NotFound => Err(Failure {
+            code: NOT_FOUND,
+            message: format!("command not found: {shown}"),
+        }),
+        Err(err) => Err(Failure {
+            code: CANNOT_EXECUTE,
+            message: format!("cannot execute {shown}: {err}"),
+        }),
+    }
+}
+
+/// Sends `signal` to the group; a group that is already gone is not an error.
+pub fn signal_group(group: Pid, signal: Signal) {
+    match killpg(group, signal) {
+        Ok(()) | Err(Errno::ESRCH) => {}
+        Err(err) => tracing::warn!(%signal, %err, "signalling process group {group}"),
+    }
+}
+
+/// Whether any process of the group is left (zombies not yet reaped included).
+pub fn group_exists(group: Pid) -> bool {
+    !matches!(killpg(group, None), Err(Errno::ESRCH))
+}

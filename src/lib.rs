@@ -1,0 +1,36 @@
+//! baton: makes the containers of one Kubernetes pod run in order. Each
+//! container's command becomes `baton [OPTIONS] -- COMMAND`; baton waits for
+//! the marker of the container before it, runs COMMAND as a child, forwards
+//! signals, reaps zombies, passes the exit code on and writes its own marker.
+//! See `docs/how-baton-works.md`.
+
+pub mod child;
+pub mod cli;
+pub mod duration;
+pub mod exit_code;
+pub mod install;
+pub mod logging;
+pub mod marker;
+pub mod reap;
+pub mod signals;
+pub mod step;
+pub mod termination;
+pub mod timestamp;
+pub mod wait;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use cli::{Cli, Sub};
+
+/// Does what the command line asks and returns baton's exit code.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.sub {
+        Some(Sub::Install { dest } | Sub::Cp { dest, .. } | Sub::Init { dest, .. }) => {
+            install::install(&dest)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None => step::run(&step::Step::new(cli.step, cli.command)),
+    }
+}

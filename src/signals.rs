@@ -1,0 +1,118 @@
+//! Every signal baton receives arrives through one signalfd, in order, on the
+//! main thread. The signals are blocked (so the kernel queues them, even for
+//! PID 1, which would otherwise drop signals it has no handler for) and their
+//! dispositions reset to default (so a signal the parent ignored still reaches
+//! us, and the child, which inherits dispositions but gets an empty mask from
+//! the spawn, starts clean). Synchronous faults (SEGV, BUS, ILL, FPE, TRAP,
+//! ABRT, SYS) stay unblocked so that a crash of baton is still a crash, and
+//! TTIN/TTOU keep their job-control meaning, as in tini.
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+/// Signals that baton forwards to the command's process group.
+pub const FORWARDED: &[Signal] = &[
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGPIPE,
+    Signal::SIGALRM,
+    Signal::SIGTERM,
+    Signal::SIGSTKFLT,
+    Signal::SIGCONT,
+    Signal::SIGTSTP,
+    Signal::SIGURG,
+    Signal::SIGXCPU,
+    Signal::SIGXFSZ,
+    Signal::SIGVTALRM,
+    Signal::SIGPROF,
+    Signal::SIGWINCH,
+    Signal::SIGIO,
+    Signal::SIGPWR,
+];
+
+/// Signals that, received while baton is still waiting, end the wait.
+pub fn ends_wait(signal: Signal) -> bool {
+    matches!(
+        signal,
+        Signal::SIGTERM | Signal::SIGINT | Signal::SIGHUP | Signal::SIGQUIT
+    )
+}
+
+/// The signals routed through the signalfd: the forwarded ones and SIGCHLD.
+fn routed() -> SigSet {
+    let mut set = SigSet::empty();
+    for &signal in FORWARDED {
+        set.add(signal);
+    }
+    set.add(Signal::SIGCHLD);
+    set
+}
+
+/// A signalfd that is not yet registered with a runtime. Made first thing in
+/// `run`, before any thread exists, so that every thread inherits the mask and
+/// no signal can be delivered to a thread that would take the default action.
+#[derive(Debug)]
+pub struct Blocked(SignalFd);
+
+/// Blocks the routed signals, resets their dispositions and opens the signalfd.
+pub fn block() -> Result<Blocked> {
+    let set = routed();
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for signal in &set {
+        // SAFETY: installing SIG_DFL runs no code of ours in signal context.
+        unsafe { sigaction(signal, &default) }
+            .with_context(|| format!("resetting the disposition of {signal}"))?;
+    }
+    set.thread_block().context("blocking signals")?;
+    let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .context("creating a signalfd")?;
+    Ok(Blocked(fd))
+}
+
+/// The signal source once inside the runtime.
+#[derive(Debug)]
+pub struct Signals {
+    fd: AsyncFd<SignalFd>,
+}
+
+impl Signals {
+    pub fn register(blocked: Blocked) -> Result<Self> {
+        // SAFETY: the SignalFd owns its descriptor, which stays open and the same
+        // for as long as the AsyncFd (its only owner) lives.
+        let fd = unsafe { AsyncFd::register_with_interest(blocked.0, Interest::READABLE) }
+            .map_err(|err| err.into_parts().1)
+            .context("registering the signalfd")?;
+        Ok(Self { fd })
+    }
+
+    /// The next signal, waiting for one.
+    pub async fn next(&mut self) -> Result<Signal> {
+        loop {
+            let mut guard = self.fd.readable_mut().await.context("polling the signalfd")?;
+            match guard.get_inner_mut().read_signal() {
+                Ok(Some(info)) => return Ok(to_signal(info.ssi_signo)),
+                Ok(None) => guard.clear_ready(),
+                Err(err) => return Err(err).context("reading the signalfd"),
+            }
+        }
+    }
+
+    /// A signal already queued, if any.
+    pub fn pending(&mut self) -> Result<Option<Signal>> {
+        let info = self.fd.get_mut().read_signal().context("reading the signalfd")?;
+        Ok(info.map(|info| to_signal(info.ssi_signo)))
+    }
+}
+
+fn to_signal(number: u32) -> Signal {
+    i32::try_from(number)
+        .ok()
+        .and_then(|n| Signal::try_from(n).ok())
+        .unwrap_or(Signal::SIGCHLD)
+}
