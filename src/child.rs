@@ -2,10 +2,9 @@
 //! process group of its own, so that a signal reaches a whole shell pipeline
 //! and what a script leaves behind can be found and stopped. It inherits
 //! stdin, stdout and stderr (no pipe, no copying), default signal dispositions
-//! (see `signals`) and an empty signal mask: baton blocks the signals it
-//! routes through its signalfd, and a mask is inherited across exec, so the
-//! child clears it between fork and exec (the standard library's spawn does
-//! not on every path).
+//! and an empty signal mask, whatever baton or its parent blocked or
+//! ignored: both are inherited across exec, so the child resets them between
+//! fork and exec (the standard library's spawn does not on every path).
 
 use std::ffi::OsString;
 use std::io::ErrorKind;
@@ -14,6 +13,7 @@ use std::process::Command;
 
 use anyhow::Result;
 use nix::errno::Errno;
+use nix::libc;
 use nix::sys::signal::{killpg, SigSet, SigmaskHow, Signal};
 use nix::unistd::Pid;
 
@@ -28,13 +28,10 @@ pub fn spawn(argv: &[OsString]) -> Result<Pid, Failure> {
     let shown = program.to_string_lossy();
     let mut command = Command::new(program);
     command.args(args).process_group(0);
-    // SAFETY: runs in the forked child before exec; sigprocmask is
-    // async-signal-safe and touches no memory shared with the parent.
+    // SAFETY: `reset_signals` runs in the forked child before exec and makes
+    // only async-signal-safe system calls on its own stack.
     unsafe {
-        command.pre_exec(|| {
-            nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
-                .map_err(std::io::Error::from)
-        });
+        command.pre_exec(reset_signals);
     }
     match command.spawn() {
         Ok(child) => Ok(Pid::from_raw(
@@ -49,6 +46,34 @@ pub fn spawn(argv: &[OsString]) -> Result<Pid, Failure> {
             message: format!("cannot execute {shown}: {err}"),
         }),
     }
+}
+
+/// Gives the child an empty signal mask and every signal's default action.
+/// The raw `rt_sigaction` call also reaches the real-time signals that glibc
+/// keeps for itself (32 and 33), which an ignoring ancestor may have left
+/// ignored; an all-zero kernel `sigaction` means `SIG_DFL`, no flags, empty mask.
+fn reset_signals() -> std::io::Result<()> {
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
+    let default = [0u64; 4];
+    for signal in 1..=64 {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: `default` outlives the call and is at least as large as the
+        // kernel's `struct sigaction`; the old action is not asked for. A
+        // signal the kernel refuses keeps its action, which exec resets if it
+        // is a handler.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                default.as_ptr(),
+                std::ptr::null_mut::<u8>(),
+                8usize,
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Sends `signal` to the group; a group that is already gone is not an error.

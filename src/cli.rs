@@ -197,7 +197,10 @@ fn normalize(command: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
             Some((name, _)) => (name.to_owned(), true),
             None => (long.clone(), false),
         };
-        match command.get_arguments().find(|a| a.get_long() == Some(&name)) {
+        match command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(&name))
+        {
             Some(option) => {
                 let takes_value = option.get_action().takes_values()
                     && !option.is_require_equals_set()
@@ -234,8 +237,22 @@ mod tests {
     #[test]
     fn go_style_words_become_gnu_style() {
         assert_eq!(
-            normalized(&["-wait_file", "/a", "-wait_file_content", "-post_file=/b", "--", "-x"]),
-            ["--wait-file", "/a", "--wait-file-content", "--post-file=/b", "--", "-x"]
+            normalized(&[
+                "-wait_file",
+                "/a",
+                "-wait_file_content",
+                "-post_file=/b",
+                "--",
+                "-x"
+            ]),
+            [
+                "--wait-file",
+                "/a",
+                "--wait-file-content",
+                "--post-file=/b",
+                "--",
+                "-x"
+            ]
         );
     }
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 /// Parses a Go duration. Negative durations are refused; `0` needs no unit.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let fail = |why: &str| format!("invalid duration {text:?}: {why} (examples: 90s, 1m30s, 250ms)");
+    let fail =
+        |why: &str| format!("invalid duration {text:?}: {why} (examples: 90s, 1m30s, 250ms)");
     let body = text.strip_prefix('+').unwrap_or(text);
     if body.starts_with('-') {
         return Err(fail("must not be negative"));

@@ -26,7 +26,11 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 
 /// Writes the verdict of a step: `POST` with code 0, `POST.err` otherwise.
 pub fn write_verdict(post: &Path, code: u8) -> Result<()> {
-    let target = if code == 0 { post.to_path_buf() } else { err_path(post) };
+    let target = if code == 0 {
+        post.to_path_buf()
+    } else {
+        err_path(post)
+    };
     write_atomic(&target, format!("{code}\n").as_bytes(), 0o644)
 }
 

@@ -94,7 +94,11 @@ impl Signals {
     /// The next signal, waiting for one.
     pub async fn next(&mut self) -> Result<Signal> {
         loop {
-            let mut guard = self.fd.readable_mut().await.context("polling the signalfd")?;
+            let mut guard = self
+                .fd
+                .readable_mut()
+                .await
+                .context("polling the signalfd")?;
             match guard.get_inner_mut().read_signal() {
                 Ok(Some(info)) => return Ok(to_signal(info.ssi_signo)),
                 Ok(None) => guard.clear_ready(),
@@ -105,7 +109,11 @@ impl Signals {
 
     /// A signal already queued, if any.
     pub fn pending(&mut self) -> Result<Option<Signal>> {
-        let info = self.fd.get_mut().read_signal().context("reading the signalfd")?;
+        let info = self
+            .fd
+            .get_mut()
+            .read_signal()
+            .context("reading the signalfd")?;
         Ok(info.map(|info| to_signal(info.ssi_signo)))
     }
 }

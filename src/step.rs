@@ -93,7 +93,10 @@ pub fn run(step: &Step) -> Result<ExitCode> {
             Outcome::UpstreamFailed(path) => Ok(Report::new(
                 exit_code::SKIPPED,
                 Some("Skipped"),
-                Some(format!("skipped: {} exists (a step this one waits for failed)", path.display())),
+                Some(format!(
+                    "skipped: {} exists (a step this one waits for failed)",
+                    path.display()
+                )),
             )),
             Outcome::Stopped(signal) => Ok(stopped_while_waiting(signal)),
         }

@@ -76,7 +76,10 @@ pub fn write(path: &Path, record: &Record) -> Result<()> {
 fn render(existing: Vec<Value>, new: Vec<Value>) -> Result<String> {
     let mut merged: Vec<(Value, bool)> = existing.into_iter().map(|e| (e, false)).collect();
     for item in new {
-        match merged.iter_mut().find(|(old, _)| key_of(old) == key_of(&item)) {
+        match merged
+            .iter_mut()
+            .find(|(old, _)| key_of(old) == key_of(&item))
+        {
             Some(slot) => *slot = (item, true),
             None => merged.push((item, true)),
         }
@@ -93,7 +96,10 @@ fn render(existing: Vec<Value>, new: Vec<Value>) -> Result<String> {
                 budget -= size;
                 keep[i] = true;
             } else {
-                tracing::error!(key = key_of(item).unwrap_or("?"), "termination message entry dropped: over 4096 bytes");
+                tracing::error!(
+                    key = key_of(item).unwrap_or("?"),
+                    "termination message entry dropped: over 4096 bytes"
+                );
             }
         }
     }

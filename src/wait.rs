@@ -169,7 +169,10 @@ impl Watch {
         match result {
             Ok(()) => {
                 if let Some(kind) = eventless_filesystem(dir) {
-                    self.fall_back(&format!("{} is on {kind}, which sends no inotify events", dir.display()));
+                    self.fall_back(&format!(
+                        "{} is on {kind}, which sends no inotify events",
+                        dir.display()
+                    ));
                 }
                 self.watched.insert(dir.to_path_buf());
             }

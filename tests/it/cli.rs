@@ -1,0 +1,134 @@
+//! The command line: both spellings, and bad input.
+
+use crate::harness::Sandbox;
+
+#[test]
+fn go_style_flags_as_tekton_writes_them() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("ready"), "x").unwrap();
+    let out = sb.run([
+        "-wait_file",
+        "ready",
+        "-wait_file_content",
+        "-post_file=out",
+        "-termination_path",
+        "term",
+        "-timeout=1m",
+        "-entrypoint",
+        "sh",
+        "--",
+        "-c",
+        "echo go-style",
+    ]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "go-style\n");
+    assert_eq!(sb.read("out"), "0\n");
+    assert!(sb.exists("term"));
+}
+
+#[test]
+fn gnu_style_with_equals_and_comma_lists() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("a"), "").unwrap();
+    std::fs::write(sb.path("b"), "").unwrap();
+    let out = sb.run([
+        "--wait-file=a,b",
+        "--wait-file-content=false",
+        "--post-file=out",
+        "--entrypoint=echo",
+        "--",
+        "gnu",
+    ]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "gnu\n");
+}
+
+#[test]
+fn nothing_after_the_double_dash_is_an_option() {
+    let sb = Sandbox::new();
+    let out = sb.run(["--", "echo", "--post-file", "-wait_file", "--", "install"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "--post-file -wait_file -- install\n");
+    assert!(!sb.exists("-wait_file"));
+}
+
+#[test]
+fn bad_duration_is_a_usage_error_naming_the_value() {
+    let sb = Sandbox::new();
+    let out = sb.run(["--timeout", "5 minutes", "--", "true"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("5 minutes"), "{}", out.stderr);
+    let out = sb.run(["-grace_period=-1s", "--", "true"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("-1s"), "{}", out.stderr);
+}
+
+#[test]
+fn no_command_is_a_usage_error() {
+    let sb = Sandbox::new();
+    let out = sb.run(["--post-file", "out"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("no command"), "{}", out.stderr);
+    let out = sb.run(Vec::<String>::new());
+    out.expect_code(2);
+}
+
+#[test]
+fn a_wait_file_that_is_a_directory_is_a_usage_error() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path("dir")).unwrap();
+    let out = sb.run([
+        "--wait-file",
+        "dir",
+        "--post-file",
+        "out",
+        "--",
+        "touch",
+        "ran",
+    ]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("dir is a directory"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(!sb.exists("ran"));
+    assert_eq!(sb.read("out.err"), "2\n", "downstream must not hang");
+}
+
+#[test]
+fn version_and_help() {
+    let sb = Sandbox::new();
+    let out = sb.run(["--version"]);
+    out.expect_code(0);
+    assert!(out.stdout.starts_with("baton "), "{}", out.stdout);
+    let out = sb.run(["--help"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("--wait-file"));
+}
+
+#[test]
+fn log_goes_to_stderr_as_json_when_asked() {
+    let sb = Sandbox::new();
+    let out = sb.run([
+        "--log-level",
+        "debug",
+        "--log-format",
+        "json",
+        "--",
+        "echo",
+        "x",
+    ]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "x\n");
+    let first = out.stderr.lines().next().expect("some log");
+    assert!(
+        first.starts_with('{') && first.contains("\"level\""),
+        "{first}"
+    );
+    let out = sb
+        .start({
+            let mut c = sb.baton(["--", "echo", "y"]);
+            c.env("BATON_LOG", "debug");
+            c
+        })
+        .finish();
+    assert!(out.stderr.contains("DEBUG"), "{}", out.stderr);
+}

@@ -1,0 +1,132 @@
+//! Every row of the README's exit-code table.
+
+use crate::harness::Sandbox;
+
+#[test]
+fn the_commands_own_code_is_passed_on() {
+    let sb = Sandbox::new();
+    sb.run(["--post-file", "out", "--", "sh", "-c", "exit 7"])
+        .expect_code(7);
+    assert_eq!(sb.read("out.err"), "7\n");
+    assert!(!sb.exists("out"));
+}
+
+#[test]
+fn success_writes_the_post_file() {
+    let sb = Sandbox::new();
+    let out = sb.run(["--post-file", "out", "--", "echo", "hello"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "hello\n", "stdout is the command's alone");
+    assert_eq!(out.stderr, "", "baton is quiet by default");
+    assert_eq!(sb.read("out"), "0\n");
+    assert!(!sb.exists("out.err"));
+}
+
+#[test]
+fn death_by_signal_is_128_plus_n() {
+    let sb = Sandbox::new();
+    sb.run(["--post-file", "out", "--", "sh", "-c", "kill -USR1 $$"])
+        .expect_code(128 + 10);
+    assert_eq!(sb.read("out.err"), "138\n");
+}
+
+#[test]
+fn command_not_found_is_127_and_named() {
+    let sb = Sandbox::new();
+    let out = sb.run(["--post-file", "out", "--", "no-such-command-xyz"]);
+    out.expect_code(127);
+    assert!(out.stderr.contains("no-such-command-xyz"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert_eq!(sb.read("out.err"), "127\n");
+}
+
+#[test]
+fn not_executable_is_126_and_named() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("script"), "#!/bin/sh\necho no\n").unwrap();
+    let out = sb.run(["--post-file", "out", "--", "./script"]);
+    out.expect_code(126);
+    assert!(out.stderr.contains("./script"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert_eq!(sb.read("out.err"), "126\n");
+}
+
+#[test]
+fn timeout_is_124() {
+    let sb = Sandbox::new();
+    let out = sb.run([
+        "--timeout",
+        "100ms",
+        "--post-file",
+        "out",
+        "--termination-path",
+        "term",
+        "--",
+        "sleep",
+        "30",
+    ]);
+    out.expect_code(124);
+    assert!(out.stderr.contains("timed out"), "{}", out.stderr);
+    assert_eq!(sb.read("out.err"), "124\n");
+    assert!(sb
+        .read("term")
+        .contains(r#"{"key":"Reason","value":"TimeoutExceeded","type":3}"#));
+}
+
+#[test]
+fn a_command_ignoring_sigterm_is_killed_after_the_grace_period() {
+    let sb = Sandbox::new();
+    let out = sb.run([
+        "--timeout",
+        "50ms",
+        "--grace-period",
+        "200ms",
+        "--",
+        "sh",
+        "-c",
+        "trap '' TERM; echo $$ > pid; while :; do sleep 0.05; done",
+    ]);
+    out.expect_code(124);
+    let pgid: i32 = sb.read("pid").trim().parse().unwrap();
+    assert!(
+        !crate::harness::group_exists(pgid),
+        "the group outlived baton"
+    );
+}
+
+#[test]
+fn usage_error_is_2() {
+    let sb = Sandbox::new();
+    let out = sb.run(["--no-such-option", "--", "true"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("--no-such-option"), "{}", out.stderr);
+    assert!(out.stderr.contains("Usage"), "{}", out.stderr);
+}
+
+#[test]
+fn skipped_is_1() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("prev.err"), "3\n").unwrap();
+    let out = sb.run([
+        "--wait-file",
+        "prev",
+        "--post-file",
+        "out",
+        "--",
+        "touch",
+        "ran",
+    ]);
+    out.expect_code(1);
+    assert!(out.stderr.contains("prev.err"), "{}", out.stderr);
+    assert!(!sb.exists("ran"), "a skipped step ran its command");
+    assert_eq!(sb.read("out.err"), "1\n");
+}
+
+#[test]
+fn a_marker_that_cannot_be_written_is_125_and_named() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("file"), "").unwrap();
+    let out = sb.run(["--post-file", "file/out", "--", "true"]);
+    out.expect_code(125);
+    assert!(out.stderr.contains("file"), "{}", out.stderr);
+}

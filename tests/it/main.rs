@@ -1,0 +1,12 @@
+//! Integration tests: the built baton, driven as a pod would drive it, with
+//! real processes, signals and files.
+
+mod chain;
+mod cli;
+mod exit_codes;
+mod harness;
+mod install;
+mod reaping;
+mod signals;
+mod termination;
+mod wait;

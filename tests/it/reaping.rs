@@ -1,0 +1,84 @@
+//! Zombies: orphans are reaped, as subreaper and as PID 1; leftovers of the
+//! command's group are stopped when it exits.
+
+use std::process::Command;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::harness::{children_of, group_exists, is_root, skip, wait_for, Sandbox, BATON};
+
+/// Makes 100 orphans (`sleep` processes whose parent shell has exited), says
+/// so, then waits for the test to let it finish.
+const ORPHANS: &str = "for i in $(seq 100); do (sleep 1000 &); done; touch spawned; \
+                       while [ ! -e finish ]; do sleep 0.02; done";
+
+/// The test's half: the orphans must have come to `reaper`; they are killed,
+/// and none may be left as a zombie.
+fn check_orphans_reaped(sb: &Sandbox, reaper: i32) {
+    wait_for("the orphans to be spawned", || sb.exists("spawned"));
+    let orphans = || -> Vec<(i32, char, String)> {
+        children_of(reaper)
+            .into_iter()
+            .filter(|(_, _, comm)| comm == "sleep")
+            .collect()
+    };
+    wait_for("100 orphans re-parented to baton", || {
+        orphans().len() == 100
+    });
+    for (pid, _, _) in orphans() {
+        kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    }
+    wait_for("every orphan to be reaped", || orphans().is_empty());
+    std::fs::write(sb.path("finish"), "").unwrap();
+}
+
+#[test]
+fn orphans_are_reaped_by_baton_as_a_subreaper() {
+    let sb = Sandbox::new();
+    let run = sb.start(sb.baton(["--", "sh", "-c", ORPHANS]));
+    check_orphans_reaped(&sb, run.pid());
+    run.finish().expect_code(0);
+}
+
+#[test]
+fn orphans_are_reaped_by_baton_as_pid_1() {
+    if !is_root() {
+        return skip("PID-1 test needs root for unshare --pid");
+    }
+    let sb = Sandbox::new();
+    let mut command = Command::new("unshare");
+    command
+        .args(["--pid", "--fork", "--mount-proc", BATON, "--", "sh", "-c"])
+        .arg(format!(
+            "[ $$ -ne 1 ] && echo \"baton is PID $PPID\" > ppid; {ORPHANS}"
+        ))
+        .current_dir(sb.root());
+    let run = sb.start(command);
+    wait_for("unshare to start baton", || {
+        children_of(run.pid()).len() == 1
+    });
+    let baton = children_of(run.pid())[0].0;
+    check_orphans_reaped(&sb, baton);
+    run.finish().expect_code(0);
+    assert_eq!(sb.read("ppid"), "baton is PID 1\n");
+}
+
+#[test]
+fn what_the_command_leaves_behind_is_stopped_when_it_exits() {
+    let sb = Sandbox::new();
+    let out = sb.run([
+        "--",
+        "sh",
+        "-c",
+        "echo $$ > pgid; sleep 1000 & sh -c 'trap \"touch cleaned; exit 0\" TERM; touch trapped; while :; do sleep 0.02; done' & \
+         while [ ! -e trapped ]; do sleep 0.02; done; exit 0",
+    ]);
+    out.expect_code(0);
+    let pgid: i32 = sb.read("pgid").trim().parse().unwrap();
+    assert!(!group_exists(pgid), "a leftover survived baton");
+    assert!(
+        sb.exists("cleaned"),
+        "the leftover got no SIGTERM to clean up"
+    );
+}

@@ -1,0 +1,136 @@
+//! Signals: forwarded to the command's group, and stopping a wait.
+
+use std::os::unix::process::CommandExt;
+
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+
+use crate::harness::{group_exists, wait_for, wait_until_blocking, Sandbox};
+
+/// A probe that records every signal it receives, one number a line.
+const PROBE: &str = r#"
+import os, signal, sys, time
+log = open(sys.argv[1], "a", buffering=1)
+def record(n, _frame):
+    log.write(f"{n}\n")
+for n in range(1, 32):
+    if n in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD):
+        continue
+    try:
+        signal.signal(n, record)
+    except (OSError, ValueError):
+        pass
+open(sys.argv[2], "w").close()
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.02)
+"#;
+
+#[test]
+fn every_forwarded_signal_reaches_the_command() {
+    let sb = Sandbox::new();
+    let log = sb.path("log");
+    let mut command = sb.baton(["--", "python3", "-c", PROBE]);
+    command.arg(&log).arg(sb.path("ready")).arg(sb.path("stop"));
+    let run = sb.start(command);
+    wait_for("the probe to install its handlers", || sb.exists("ready"));
+    let forwarded = [
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGPIPE,
+        Signal::SIGALRM,
+        Signal::SIGTERM,
+        Signal::SIGCONT,
+        Signal::SIGTSTP,
+        Signal::SIGURG,
+        Signal::SIGXCPU,
+        Signal::SIGXFSZ,
+        Signal::SIGVTALRM,
+        Signal::SIGPROF,
+        Signal::SIGWINCH,
+        Signal::SIGIO,
+        Signal::SIGPWR,
+        Signal::SIGSTKFLT,
+    ];
+    for signal in forwarded {
+        run.signal(signal);
+        let line = format!("{}\n", signal as i32);
+        wait_for(&format!("{signal} to reach the command"), || {
+            std::fs::read_to_string(&log)
+                .is_ok_and(|text| text.lines().any(|l| format!("{l}\n") == line))
+        });
+    }
+    std::fs::write(sb.path("stop"), "").unwrap();
+    let out = run.finish();
+    out.expect_code(0);
+}
+
+#[test]
+fn the_command_starts_with_an_empty_mask_and_default_dispositions() {
+    let sb = Sandbox::new();
+    let mut command = sb.baton(["--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let mut blocked = SigSet::empty();
+            blocked.add(Signal::SIGUSR1);
+            blocked.add(Signal::SIGTERM);
+            nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blocked), None)?;
+            nix::sys::signal::signal(Signal::SIGHUP, nix::sys::signal::SigHandler::SigIgn)?;
+            nix::sys::signal::signal(Signal::SIGINT, nix::sys::signal::SigHandler::SigIgn)?;
+            Ok(())
+        });
+    }
+    let out = sb.start(command).finish();
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout,
+        "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+    );
+}
+
+#[test]
+fn sigterm_kills_a_whole_background_pipeline() {
+    let sb = Sandbox::new();
+    let run = sb.start(sb.baton([
+        "--post-file",
+        "out",
+        "--",
+        "sh",
+        "-c",
+        "echo $$ > pgid; sleep 1000 | sleep 1000 & sleep 1000 | cat & touch started; wait",
+    ]));
+    wait_for("the pipeline to start", || sb.exists("started"));
+    let pgid: i32 = sb.read("pgid").trim().parse().unwrap();
+    run.signal(Signal::SIGTERM);
+    let out = run.finish();
+    out.expect_code(128 + 15);
+    assert!(!group_exists(pgid), "part of the pipeline survived");
+    assert_eq!(sb.read("out.err"), "143\n");
+}
+
+#[test]
+fn sigterm_while_waiting_stops_the_wait_and_fails_the_step() {
+    for (signal, code) in [(Signal::SIGTERM, 143), (Signal::SIGINT, 130)] {
+        let sb = Sandbox::new();
+        let run = sb.start(sb.baton([
+            "--wait-file",
+            "never",
+            "--post-file",
+            "out",
+            "--termination-path",
+            "term",
+            "--",
+            "touch",
+            "ran",
+        ]));
+        wait_until_blocking(run.pid(), signal);
+        run.signal(signal);
+        let out = run.finish();
+        out.expect_code(code);
+        assert!(!sb.exists("ran"));
+        assert_eq!(sb.read("out.err"), format!("{code}\n"));
+        assert!(sb.read("term").contains(r#""Reason","value":"Terminated""#));
+    }
+}

@@ -1,0 +1,90 @@
+//! Waiting: content, several files, and the polling fallback.
+
+use std::process::Command;
+
+use crate::harness::{is_root, skip, wait_for, Sandbox, BATON};
+
+/// Waits until baton's notify thread exists, i.e. the watch is set.
+fn wait_watching(pid: i32) {
+    wait_for("baton to watch", || {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .is_ok_and(|s| s.contains("Threads:\t2"))
+    });
+}
+
+#[test]
+fn with_content_an_empty_file_does_not_count() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("ready"), "").unwrap();
+    let mut run = sb.start(sb.baton([
+        "--wait-file",
+        "ready",
+        "--wait-file-content",
+        "--",
+        "touch",
+        "ran",
+    ]));
+    wait_watching(run.pid());
+    // Rewrite the empty file: an event baton must look at and then ignore.
+    std::fs::write(sb.path("ready"), "").unwrap();
+    assert!(
+        !run.has_exited() && !sb.exists("ran"),
+        "an empty wait file counted"
+    );
+    std::fs::write(sb.path("ready"), "go").unwrap();
+    run.finish().expect_code(0);
+    assert!(sb.exists("ran"));
+}
+
+#[test]
+fn every_wait_file_must_exist() {
+    let sb = Sandbox::new();
+    let mut run = sb.start(sb.baton([
+        "--wait-file",
+        "a",
+        "--wait-file",
+        "b,c",
+        "--",
+        "touch",
+        "ran",
+    ]));
+    wait_watching(run.pid());
+    std::fs::write(sb.path("a"), "").unwrap();
+    std::fs::write(sb.path("c"), "").unwrap();
+    assert!(!run.has_exited() && !sb.exists("ran"), "ran with b missing");
+    std::fs::write(sb.path("b"), "").unwrap();
+    run.finish().expect_code(0);
+    assert!(sb.exists("ran"));
+}
+
+#[test]
+fn without_inotify_baton_polls_and_says_so() {
+    if !is_root() {
+        return skip("the polling test needs root for a user namespace with no inotify instances");
+    }
+    let sb = Sandbox::new();
+    let mut command = Command::new("unshare");
+    command
+        .args(["--user", "--map-root-user", "sh", "-c"])
+        .arg(format!(
+            "echo 0 > /proc/sys/user/max_inotify_instances && exec {BATON} --log-level warn \
+             --wait-file ready -- touch ran"
+        ))
+        .current_dir(sb.root());
+    let mut run = sb.start(command);
+    wait_for("baton to start", || {
+        std::fs::read_to_string(format!("/proc/{}/cmdline", run.pid()))
+            .is_ok_and(|c| c.starts_with(BATON))
+    });
+    assert!(!run.has_exited() && !sb.exists("ran"));
+    std::fs::write(sb.path("ready"), "").unwrap();
+    let out = run.finish();
+    out.expect_code(0);
+    assert!(sb.exists("ran"));
+    assert_eq!(
+        out.stderr.matches("polling every 100ms").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}
