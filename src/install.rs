@@ -19,11 +19,27 @@ const SELF_EXE: &str = "/proc/self/exe";
 /// destination is replaced, never followed.
 pub fn install(dest: &Path) -> Result<PathBuf> {
     let target = target_of(dest);
-    let mut source = fs::File::open(SELF_EXE).with_context(|| format!("opening {SELF_EXE}"))?;
+    let mut source = open_self()?;
     marker::copy_atomic(&mut source, &target, 0o755)
         .with_context(|| format!("installing baton to {}", target.display()))?;
     tracing::info!(path = %target.display(), "installed");
     Ok(target)
+}
+
+/// The running binary: `/proc/self/exe`, or where argv[0] points when /proc
+/// is not mounted (a bare chroot).
+fn open_self() -> Result<fs::File> {
+    fs::File::open(SELF_EXE).or_else(|err| {
+        let argv0 = std::env::args_os()
+            .next()
+            .map(PathBuf::from)
+            .filter(|p| p.components().count() > 1);
+        match argv0 {
+            Some(path) => fs::File::open(&path)
+                .with_context(|| format!("opening {SELF_EXE} ({err}) and then {}", path.display())),
+            None => Err(err).with_context(|| format!("opening {SELF_EXE}")),
+        }
+    })
 }
 
 fn target_of(dest: &Path) -> PathBuf {

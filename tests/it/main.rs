@@ -8,5 +8,6 @@ mod harness;
 mod install;
 mod reaping;
 mod signals;
+mod static_binary;
 mod termination;
 mod wait;

@@ -1,0 +1,7 @@
+# baton's image: nothing but the static binary. Build the binary first
+# (scripts/build-static), then: podman build -t baton .
+# In a pod, an initContainer runs `/baton install /baton-bin/` into an emptyDir.
+FROM scratch
+COPY target/x86_64-unknown-linux-gnu/release/baton /baton
+ENTRYPOINT ["/baton"]
+CMD ["--help"]
