@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::duration::parse_duration;
+use crate::ready::{parse_probe, Probe};
 
 /// baton: makes the containers of one pod run in order.
 ///
@@ -70,6 +71,48 @@ pub struct StepArgs {
     /// The command to run; its arguments follow `--`.
     #[arg(long, value_name = "CMD")]
     pub entrypoint: Option<OsString>,
+
+    /// Sidecars: write PATH once the command is ready (every probe passes, or at
+    /// once with no probe); PATH.err if it never gets there.
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+
+    /// A readiness probe (repeatable): `tcp:HOST:PORT`, `http://HOST:PORT/PATH`,
+    /// `exec:COMMAND ARG...`, `file:PATH`. HOST is an IP address or localhost.
+    #[arg(long, value_name = "SPEC", value_parser = parse_probe)]
+    pub ready_probe: Vec<Probe>,
+
+    /// Time between probe rounds.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "100ms")]
+    pub ready_interval: Duration,
+
+    /// Not ready in time: stop the command, write `READY.err`, exit 1; 0 means no limit.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0")]
+    pub ready_timeout: Duration,
+
+    /// Stop the command as soon as PATH or PATH.err appears (repeatable,
+    /// comma-separated); a stop asked for is a success.
+    #[arg(long, value_name = "PATH", value_delimiter = ',')]
+    pub stop_file: Vec<PathBuf>,
+
+    /// After a stop asked for by a stop file, exit with the command's own code.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          default_value = "false", value_name = "BOOL")]
+    pub stop_keeps_exit_code: bool,
+
+    /// Exit codes that count as success (comma-separated, e.g. 143,137).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub success_exit_codes: Vec<u8>,
+
+    /// Run even if the success marker `POST` exists from an earlier run.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          default_value = "false", value_name = "BOOL")]
+    pub rerun: bool,
+
+    /// When the command exits, leave what is left of its process group alone.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          default_value = "false", value_name = "BOOL")]
+    pub no_kill_group: bool,
 
     /// baton's own diagnostics on stderr: off, error, warn, info, debug, trace
     /// (default: `$BATON_LOG`, else error).

@@ -9,14 +9,17 @@ pub mod cli;
 pub mod duration;
 pub mod exit_code;
 pub mod install;
+pub mod lock;
 pub mod logging;
 pub mod marker;
 pub mod reap;
+pub mod ready;
 pub mod signals;
 pub mod step;
 pub mod termination;
 pub mod timestamp;
 pub mod wait;
+pub mod watch;
 
 use std::process::ExitCode;
 

@@ -31,7 +31,12 @@ pub fn write_verdict(post: &Path, code: u8) -> Result<()> {
     } else {
         err_path(post)
     };
-    write_atomic(&target, format!("{code}\n").as_bytes(), 0o644)
+    write_code(&target, code)
+}
+
+/// Writes a marker holding `code` at exactly `path`.
+pub fn write_code(path: &Path, code: u8) -> Result<()> {
+    write_atomic(path, format!("{code}\n").as_bytes(), 0o644)
 }
 
 /// Writes `contents` to `path` atomically (see `replace_atomic`).

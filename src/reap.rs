@@ -1,12 +1,19 @@
-//! Zombies: baton reaps every child that ends, its own command and every orphan
-//! re-parented to it. As PID 1 that is its duty; otherwise (a pod with
-//! `shareProcessNamespace`, or a plain shell) it makes itself a child subreaper
-//! so that the command's orphans come to it rather than to some other init.
+//! Zombies: baton reaps every child that ends, its own command, its probes and
+//! every orphan re-parented to it. As PID 1 that is its duty; otherwise (a pod
+//! with `shareProcessNamespace`, or a plain shell) it makes itself a child
+//! subreaper so that the command's orphans come to it rather than to some
+//! other init. One `waitpid(-1)` loop reaps them all; the statuses of the
+//! children someone asked about are kept for them.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::pin::pin;
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use tokio::sync::Notify;
 
 use crate::exit_code::ChildExit;
 
@@ -18,20 +25,59 @@ pub fn become_subreaper() -> Result<()> {
     nix::sys::prctl::set_child_subreaper(true).context("prctl(PR_SET_CHILD_SUBREAPER)")
 }
 
-/// Reaps every child that has ended; returns how `main` ended if it was among them.
-pub fn reap(main: Option<Pid>) -> Result<Option<ChildExit>> {
-    let mut found = None;
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) if Some(pid) == main => {
-                found = Some(ChildExit::Exited(code));
+/// Reaps children and keeps the statuses of those being followed.
+#[derive(Debug, Default)]
+pub struct Reaper {
+    /// Followed children: `None` while running, then how they ended.
+    followed: RefCell<HashMap<Pid, Option<ChildExit>>>,
+    reaped: Notify,
+}
+
+impl Reaper {
+    /// Keeps the status of `pid` for `take` or `exited` once it ends.
+    pub fn follow(&self, pid: Pid) {
+        self.followed.borrow_mut().insert(pid, None);
+    }
+
+    /// How `pid` ended, if it has (and stops following it).
+    pub fn take(&self, pid: Pid) -> Option<ChildExit> {
+        let mut followed = self.followed.borrow_mut();
+        let exit = followed.get(&pid).copied().flatten()?;
+        followed.remove(&pid);
+        Some(exit)
+    }
+
+    /// Waits until the followed child `pid` has ended (reaped by `reap`).
+    pub async fn exited(&self, pid: Pid) -> ChildExit {
+        loop {
+            let mut reaped = pin!(self.reaped.notified());
+            reaped.as_mut().enable();
+            if let Some(exit) = self.take(pid) {
+                return exit;
             }
-            Ok(WaitStatus::Signaled(pid, signal, _)) if Some(pid) == main => {
-                found = Some(ChildExit::Signaled(signal));
-            }
-            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return Ok(found),
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(err) => return Err(err).context("waitpid"),
+            reaped.await;
         }
+    }
+
+    /// Reaps every child that has ended; call on SIGCHLD.
+    pub fn reap(&self) -> Result<()> {
+        let mut any = false;
+        loop {
+            let (pid, exit) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => (pid, ChildExit::Exited(code)),
+                Ok(WaitStatus::Signaled(pid, signal, _)) => (pid, ChildExit::Signaled(signal)),
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+                Ok(_) | Err(Errno::EINTR) => continue,
+                Err(err) => return Err(err).context("waitpid"),
+            };
+            if let Some(slot) = self.followed.borrow_mut().get_mut(&pid) {
+                *slot = Some(exit);
+                any = true;
+            }
+        }
+        if any {
+            self.reaped.notify_waiters();
+        }
+        Ok(())
     }
 }

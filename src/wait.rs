@@ -1,32 +1,23 @@
 //! Waiting for the step before this one: until every wait file exists (and is
 //! non-empty with `--wait-file-content`), or one of them has a `.err` twin, or
-//! baton is told to stop. Driven by inotify through `notify`: the directory of
-//! each wait file is watched *before* the files are checked, so a marker that
-//! appears while baton starts is seen either by the check or by an event. A wait
-//! file whose directory does not exist yet is covered by watching its deepest
-//! existing ancestor and moving the watch down as directories appear. Where
-//! inotify cannot be used (limits exhausted, or a filesystem that sends no
-//! events, such as NFS or FUSE) baton polls every 100 ms and says so once.
+//! its writer died without a verdict (see `lock`), or a stop file appears, or
+//! baton is told to stop. The files are watched (see `watch`) *before* they are
+//! checked, so a marker that appears while baton starts is seen either by the
+//! check or by an event.
 
-use std::collections::HashSet;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use nix::sys::signal::Signal;
-use notify::{RecursiveMode, Watcher};
-use tokio::sync::Notify as Wake;
 
 use crate::exit_code::{Failure, USAGE};
+use crate::lock;
 use crate::marker::err_path;
-use crate::reap;
+use crate::reap::Reaper;
 use crate::signals::{self, Signals};
-
-/// How often wait files are checked when inotify cannot be used.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+use crate::watch::Watch;
 
 /// How a wait ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -35,6 +26,10 @@ pub enum Outcome {
     Ready,
     /// `FILE.err` appeared: the step upstream failed.
     UpstreamFailed(PathBuf),
+    /// The step that writes this wait file died without a verdict.
+    PredecessorLost(PathBuf),
+    /// A stop file appeared: the command is not wanted any more.
+    StopRequested(PathBuf),
     /// baton was told to stop while waiting.
     Stopped(Signal),
 }
@@ -44,19 +39,22 @@ pub enum Outcome {
 pub struct Spec<'a> {
     pub files: &'a [PathBuf],
     pub content: bool,
+    pub stop_files: &'a [PathBuf],
 }
 
-/// Waits until `spec` is met, a wait file's upstream failed, or a stopping signal.
-pub async fn wait(spec: Spec<'_>, signals: &mut Signals) -> Result<Outcome> {
-    if spec.files.is_empty() {
-        return Ok(Outcome::Ready);
-    }
-    let mut watch = Watch::new();
+/// Waits until `spec` is met or the wait ends otherwise (see `Outcome`).
+pub async fn wait(
+    spec: Spec<'_>,
+    signals: &mut Signals,
+    reaper: &Reaper,
+    watch: &mut Watch,
+) -> Result<Outcome> {
+    let mut locks = lock::Watcher::default();
     loop {
-        for file in spec.files {
+        for file in spec.files.iter().chain(spec.stop_files) {
             watch.cover(file);
         }
-        if let Some(outcome) = check(spec)? {
+        if let Some(outcome) = check(spec, &mut locks)? {
             return Ok(outcome);
         }
         tokio::select! {
@@ -64,7 +62,7 @@ pub async fn wait(spec: Spec<'_>, signals: &mut Signals) -> Result<Outcome> {
             signal = signals.next() => {
                 let signal = signal?;
                 if signal == Signal::SIGCHLD {
-                    reap::reap(None)?;
+                    reaper.reap()?;
                 } else if signals::ends_wait(signal) {
                     return Ok(Outcome::Stopped(signal));
                 } else {
@@ -76,17 +74,50 @@ pub async fn wait(spec: Spec<'_>, signals: &mut Signals) -> Result<Outcome> {
     }
 }
 
-/// One look at every wait file: `Some` once the wait is over.
-fn check(spec: Spec<'_>) -> Result<Option<Outcome>> {
+/// One look at every file: `Some` once the wait is over.
+fn check(spec: Spec<'_>, locks: &mut lock::Watcher) -> Result<Option<Outcome>> {
+    if let Some(stop) = stop_requested(spec.stop_files)? {
+        return Ok(Some(Outcome::StopRequested(stop)));
+    }
     let mut ready = true;
     for file in spec.files {
-        let failed = err_path(file);
-        if exists(&failed)? {
+        if let Some(failed) = failed(file)? {
             return Ok(Some(Outcome::UpstreamFailed(failed)));
         }
-        ready &= is_there(file, spec.content)?;
+        if is_there(file, spec.content)? {
+            continue;
+        }
+        ready = false;
+        if locks.holder_lost(file)? {
+            // A step writes its verdict before it lets go of its lock: look again.
+            if let Some(failed) = failed(file)? {
+                return Ok(Some(Outcome::UpstreamFailed(failed)));
+            }
+            if !exists(file)? {
+                return Ok(Some(Outcome::PredecessorLost(file.clone())));
+            }
+        }
     }
     Ok(ready.then_some(Outcome::Ready))
+}
+
+/// The first stop file that is there, as `PATH` or `PATH.err`.
+pub fn stop_requested(files: &[PathBuf]) -> Result<Option<PathBuf>> {
+    for file in files {
+        if exists(file)? {
+            return Ok(Some(file.clone()));
+        }
+        if let Some(failed) = failed(file)? {
+            return Ok(Some(failed));
+        }
+    }
+    Ok(None)
+}
+
+/// `FILE.err`, if it exists.
+fn failed(file: &Path) -> Result<Option<PathBuf>> {
+    let path = err_path(file);
+    Ok(exists(&path)?.then_some(path))
 }
 
 /// Whether a wait file counts as there. A directory is a usage error.
@@ -114,112 +145,4 @@ fn exists(path: &Path) -> Result<bool> {
 /// Not there (yet): missing, or a path through something that is not a directory yet.
 fn gone(err: &std::io::Error) -> bool {
     matches!(err.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory)
-}
-
-/// The inotify watches of a wait, or the polling fallback.
-struct Watch {
-    watcher: Option<notify::RecommendedWatcher>,
-    watched: HashSet<PathBuf>,
-    wake: Arc<Wake>,
-    poll: bool,
-}
-
-impl Watch {
-    fn new() -> Self {
-        let wake = Arc::new(Wake::new());
-        let sender = Arc::clone(&wake);
-        let watcher = notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
-            sender.notify_one();
-        });
-        let mut watch = Self {
-            watcher: None,
-            watched: HashSet::new(),
-            wake,
-            poll: false,
-        };
-        match watcher {
-            Ok(watcher) => watch.watcher = Some(watcher),
-            Err(err) => watch.fall_back(&err.to_string()),
-        }
-        watch
-    }
-
-    /// Watches the directory of `file`, or its deepest existing ancestor.
-    fn cover(&mut self, file: &Path) {
-        let Some(watcher) = self.watcher.as_mut() else {
-            return;
-        };
-        let mut dir = match file.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        while !dir.is_dir() {
-            match dir.parent() {
-                Some(p) if !p.as_os_str().is_empty() => dir = p,
-                _ => {
-                    dir = Path::new(if file.is_absolute() { "/" } else { "." });
-                    break;
-                }
-            }
-        }
-        if self.watched.contains(dir) {
-            return;
-        }
-        let result = watcher.watch(dir, RecursiveMode::NonRecursive);
-        match result {
-            Ok(()) => {
-                if let Some(kind) = eventless_filesystem(dir) {
-                    self.fall_back(&format!(
-                        "{} is on {kind}, which sends no inotify events",
-                        dir.display()
-                    ));
-                }
-                self.watched.insert(dir.to_path_buf());
-            }
-            // The directory vanished between the check and the watch: the next round retries.
-            Err(notify::Error {
-                kind: notify::ErrorKind::PathNotFound,
-                ..
-            }) => self.wake.notify_one(),
-            Err(err) => self.fall_back(&format!("watching {}: {err}", dir.display())),
-        }
-    }
-
-    fn fall_back(&mut self, why: &str) {
-        if !self.poll {
-            tracing::warn!("inotify cannot be used ({why}); polling every 100ms");
-        }
-        self.poll = true;
-    }
-
-    /// Resolves when something may have changed.
-    async fn changed(&self) {
-        if self.poll {
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(POLL_INTERVAL) => {}
-            }
-        } else {
-            self.wake.notified().await;
-        }
-    }
-}
-
-/// The name of the filesystem under `dir` if it is one known to send no (or
-/// not all) inotify events for changes made elsewhere.
-fn eventless_filesystem(dir: &Path) -> Option<&'static str> {
-    let stat = nix::sys::statfs::statfs(dir).ok()?;
-    // The magic numbers of linux/magic.h (and fs/*/ for the ones not listed there).
-    #[allow(clippy::cast_sign_loss, clippy::unnecessary_cast)]
-    let magic = stat.filesystem_type().0 as u64;
-    match magic {
-        0x6969 => Some("NFS"),
-        0xFF53_4D42 | 0xFE53_4D42 | 0x517B => Some("SMB/CIFS"),
-        0x6573_5546 => Some("FUSE"),
-        0x0102_1997 => Some("9p"),
-        0x00C3_6400 => Some("CephFS"),
-        0x9fa0 => Some("procfs"),
-        0x6265_6572 => Some("sysfs"),
-        _ => None,
-    }
 }

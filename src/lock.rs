@@ -1,0 +1,126 @@
+//! Lost predecessors. A step killed without a chance to write its verdict
+//! (SIGKILL, the OOM killer choosing baton) must not leave the steps after it
+//! waiting until the pod's deadline. So while a step is alive it holds an
+//! exclusive `flock` on `POST.lock`; the kernel drops the lock when the process
+//! dies, however it dies. A waiter that finds `WAIT.lock` present but not held,
+//! while neither `WAIT` nor `WAIT.err` exists, knows its predecessor died
+//! without a verdict.
+//!
+//! The waiter learns of the death without polling: the holder opened the lock
+//! file for writing, so the kernel's final close of it (at the holder's death)
+//! is an inotify `IN_CLOSE_WRITE` event in the watched directory. The waiter keeps
+//! its own descriptor open across checks, because every open of a watched file
+//! is itself an event. See docs/how-baton-works.md for the cases.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::marker::with_suffix;
+
+/// `POST.lock` for the marker `POST`.
+pub fn lock_path(marker: &Path) -> PathBuf {
+    with_suffix(marker, ".lock")
+}
+
+/// The lock a living step holds on `POST.lock`.
+#[derive(Debug)]
+pub struct Held {
+    path: PathBuf,
+    // Held for its lock: the kernel releases it when this closes.
+    _file: fs::File,
+}
+
+impl Held {
+    /// Takes the lock for the step that writes `post`. The lock file is made
+    /// under a temporary name, locked, then renamed into place, so that no
+    /// waiter ever sees it present but unlocked while this step lives; the
+    /// rename also replaces a stale lock of an earlier attempt.
+    pub fn take(post: &Path) -> Result<Self> {
+        let path = lock_path(post);
+        let tmp = with_suffix(post, &format!(".lock.{}.tmp", std::process::id()));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)
+                .with_context(|| format!("creating directory {}", dir.display()))?;
+        }
+        let _ = fs::remove_file(&tmp);
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        file.lock().with_context(|| format!("locking {}", tmp.display()))?;
+        fs::rename(&tmp, &path)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+        Ok(Self { path, _file: file })
+    }
+
+    /// Removes the lock file once the verdict is written (the lock itself
+    /// goes with the descriptor).
+    pub fn release(self) {
+        if let Err(err) = fs::remove_file(&self.path) {
+            tracing::warn!(path = %self.path.display(), %err, "removing the lock file");
+        }
+    }
+}
+
+/// A waiter's view of its predecessors' locks.
+#[derive(Debug, Default)]
+pub struct Watcher {
+    /// Open lock files, kept open so that checking them causes no events.
+    open: Vec<(PathBuf, fs::File)>,
+}
+
+impl Watcher {
+    /// Whether the step that writes `marker` has died without a verdict: its
+    /// lock file exists and nobody holds it. (The caller checks the verdict
+    /// files again afterwards: a step releases its lock after writing them.)
+    pub fn holder_lost(&mut self, marker: &Path) -> Result<bool> {
+        let path = lock_path(marker);
+        let meta = match fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == ErrorKind::NotFound => {
+                self.open.retain(|(p, _)| *p != path);
+                return Ok(false);
+            }
+            Err(err) => return Err(err).with_context(|| format!("checking {}", path.display())),
+        };
+        let same = |file: &fs::File| {
+            file.metadata()
+                .is_ok_and(|m| m.ino() == meta.ino() && m.dev() == meta.dev())
+        };
+        let index = match self.open.iter().position(|(p, _)| *p == path) {
+            Some(i) if same(&self.open[i].1) => i,
+            found => {
+                // New, or replaced by a restarted step: (re)open it read-only,
+                // whose close makes no event that notify reports.
+                let file = match fs::File::open(&path) {
+                    Ok(file) => file,
+                    Err(err) if err.kind() == ErrorKind::NotFound => return Ok(false),
+                    Err(err) => return Err(err).with_context(|| format!("opening {}", path.display())),
+                };
+                if let Some(i) = found {
+                    self.open.remove(i);
+                }
+                self.open.push((path.clone(), file));
+                self.open.len() - 1
+            }
+        };
+        let file = &self.open[index].1;
+        match file.try_lock_shared() {
+            Ok(()) => {
+                file.unlock().with_context(|| format!("unlocking {}", path.display()))?;
+                Ok(true)
+            }
+            Err(fs::TryLockError::WouldBlock) => Ok(false),
+            Err(fs::TryLockError::Error(err)) => {
+                Err(err).with_context(|| format!("probing the lock {}", path.display()))
+            }
+        }
+    }
+}
