@@ -54,7 +54,8 @@ impl Held {
             .mode(0o644)
             .open(&tmp)
             .with_context(|| format!("creating {}", tmp.display()))?;
-        file.lock().with_context(|| format!("locking {}", tmp.display()))?;
+        file.lock()
+            .with_context(|| format!("locking {}", tmp.display()))?;
         fs::rename(&tmp, &path)
             .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
         Ok(Self { path, _file: file })
@@ -102,7 +103,9 @@ impl Watcher {
                 let file = match fs::File::open(&path) {
                     Ok(file) => file,
                     Err(err) if err.kind() == ErrorKind::NotFound => return Ok(false),
-                    Err(err) => return Err(err).with_context(|| format!("opening {}", path.display())),
+                    Err(err) => {
+                        return Err(err).with_context(|| format!("opening {}", path.display()))
+                    }
                 };
                 if let Some(i) = found {
                     self.open.remove(i);
@@ -114,7 +117,8 @@ impl Watcher {
         let file = &self.open[index].1;
         match file.try_lock_shared() {
             Ok(()) => {
-                file.unlock().with_context(|| format!("unlocking {}", path.display()))?;
+                file.unlock()
+                    .with_context(|| format!("unlocking {}", path.display()))?;
                 Ok(true)
             }
             Err(fs::TryLockError::WouldBlock) => Ok(false),

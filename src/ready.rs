@@ -28,7 +28,11 @@ const MIN_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
     Tcp(SocketAddr),
-    Http { addr: SocketAddr, host: String, path: String },
+    Http {
+        addr: SocketAddr,
+        host: String,
+        path: String,
+    },
     Exec(Vec<OsString>),
     File(PathBuf),
 }
@@ -97,7 +101,10 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
     let port: u16 = port
         .parse()
         .map_err(|_| format!("{port:?} is not a port number"))?;
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     let ip: IpAddr = if host == "localhost" {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else {
@@ -215,14 +222,26 @@ mod tests {
         );
         assert_eq!(
             parse_probe("exec:test -s /etc/conf"),
-            Ok(Probe::Exec(vec!["test".into(), "-s".into(), "/etc/conf".into()]))
+            Ok(Probe::Exec(vec![
+                "test".into(),
+                "-s".into(),
+                "/etc/conf".into()
+            ]))
         );
         assert_eq!(parse_probe("file:/x"), Ok(Probe::File("/x".into())));
     }
 
     #[test]
     fn bad_specs_name_themselves() {
-        for bad in ["tcp:example.com:80", "tcp:1.2.3.4", "http://h:x/", "https://1.2.3.4:1/", "exec:", "udp:1:2", "file:"] {
+        for bad in [
+            "tcp:example.com:80",
+            "tcp:1.2.3.4",
+            "http://h:x/",
+            "https://1.2.3.4:1/",
+            "exec:",
+            "udp:1:2",
+            "file:",
+        ] {
             let err = parse_probe(bad).unwrap_err();
             assert!(err.contains(bad), "{err}");
         }

@@ -194,7 +194,11 @@ fn fail(step: &Step, err: anyhow::Error) -> Result<ExitCode> {
 /// reaper of orphans.
 fn prepare(step: &Step) -> Result<Option<lock::Held>> {
     reap::become_subreaper()?;
-    let held = step.post_file.as_deref().map(lock::Held::take).transpose()?;
+    let held = step
+        .post_file
+        .as_deref()
+        .map(lock::Held::take)
+        .transpose()?;
     if let Some(post) = &step.post_file {
         if step.rerun {
             remove_stale(post)?;
@@ -385,7 +389,10 @@ async fn supervise(group: Pid, step: &Step, cx: &mut Running) -> Result<Ended> {
                 ended.exit = status;
                 return Ok(ended);
             }
-            stop("the command exited; what is left of its group", &mut kill_at);
+            stop(
+                "the command exited; what is left of its group",
+                &mut kill_at,
+            );
         }
         if !ended.stop_requested && exit.is_none() {
             for file in &step.stop_files {
@@ -393,7 +400,10 @@ async fn supervise(group: Pid, step: &Step, cx: &mut Running) -> Result<Ended> {
             }
             if let Some(file) = wait::stop_requested(&step.stop_files)? {
                 ended.stop_requested = true;
-                stop(&format!("stop file {} present", file.display()), &mut kill_at);
+                stop(
+                    &format!("stop file {} present", file.display()),
+                    &mut kill_at,
+                );
             }
         }
         tokio::select! {

@@ -8,6 +8,8 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The binary under test.
@@ -52,13 +54,19 @@ impl Sandbox {
     /// state, so that every start reads `sb.start(...)` next to its sandbox.
     #[allow(clippy::unused_self)]
     pub fn start(&self, mut command: Command) -> Running {
-        let child = command
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("starting baton");
-        Running { child }
+        let stdout = Capture::start(child.stdout.take());
+        let stderr = Capture::start(child.stderr.take());
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
     }
 
     /// Runs baton to its end (within the deadline) and returns what it did.
@@ -79,9 +87,49 @@ impl Sandbox {
     }
 }
 
+/// A stream read to its end by a thread of its own, so that a grandchild
+/// holding the pipe open cannot block a test.
+struct Capture {
+    text: Arc<Mutex<Vec<u8>>>,
+    done: Arc<AtomicBool>,
+}
+
+impl Capture {
+    fn start(stream: Option<impl Read + Send + 'static>) -> Self {
+        let text = Arc::new(Mutex::new(Vec::new()));
+        let done = Arc::new(AtomicBool::new(false));
+        let (t, d) = (Arc::clone(&text), Arc::clone(&done));
+        std::thread::spawn(move || {
+            if let Some(mut stream) = stream {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    t.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            }
+            d.store(true, Ordering::SeqCst);
+        });
+        Self { text, done }
+    }
+
+    /// What was read: all of it once the stream closed, or, if a leftover
+    /// process keeps it open past a short wait, what had arrived by then.
+    fn take(&self) -> String {
+        let start = Instant::now();
+        while !self.done.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        String::from_utf8_lossy(&self.text.lock().unwrap()).into_owned()
+    }
+}
+
 /// A started process whose output is captured.
 pub struct Running {
     pub child: Child,
+    stdout: Capture,
+    stderr: Capture,
 }
 
 impl Running {
@@ -92,18 +140,10 @@ impl Running {
     /// Waits for the process to end within the deadline; kills it and fails otherwise.
     pub fn finish(mut self) -> Output {
         let status = self.wait_deadline();
-        let mut stdout = String::new();
-        let mut stderr = String::new();
-        if let Some(mut out) = self.child.stdout.take() {
-            out.read_to_string(&mut stdout).unwrap();
-        }
-        if let Some(mut err) = self.child.stderr.take() {
-            err.read_to_string(&mut stderr).unwrap();
-        }
         Output {
             status,
-            stdout,
-            stderr,
+            stdout: self.stdout.take(),
+            stderr: self.stderr.take(),
         }
     }
 
@@ -121,11 +161,11 @@ impl Running {
             if start.elapsed() > DEADLINE {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                let mut stderr = String::new();
-                if let Some(mut err) = self.child.stderr.take() {
-                    let _ = err.read_to_string(&mut stderr);
-                }
-                panic!("process did not end within {DEADLINE:?}; stderr:\n{stderr}");
+                panic!(
+                    "process did not end within {DEADLINE:?}\nstdout:\n{}\nstderr:\n{}",
+                    self.stdout.take(),
+                    self.stderr.take()
+                );
             }
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -7,6 +7,8 @@ mod exit_codes;
 mod harness;
 mod install;
 mod reaping;
+mod restart;
+mod sidecar;
 mod signals;
 mod static_binary;
 mod termination;

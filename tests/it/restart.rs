@@ -1,0 +1,221 @@
+//! Lost predecessors and restarts: SIGKILL, OOM, `restartPolicy: OnFailure`,
+//! a recreated sandbox whose emptyDir survived.
+
+use std::time::Instant;
+
+use nix::sys::signal::Signal;
+
+use crate::harness::{group_exists, wait_for, Running, Sandbox};
+
+/// Waits until `run` has its watch set (notify's thread is up).
+fn wait_watching(run: &Running) {
+    let pid = run.pid();
+    wait_for("baton to watch", || {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .is_ok_and(|s| s.contains("Threads:\t2"))
+    });
+}
+
+#[test]
+fn a_killed_step_fails_its_successor_within_a_second_and_the_rest_skip() {
+    let sb = Sandbox::new();
+    let a = sb.start(sb.baton([
+        "--post-file",
+        "m/a",
+        "--",
+        "sh",
+        "-c",
+        "echo $$ > a.pgid; exec sleep 1000",
+    ]));
+    let b = sb.start(sb.baton([
+        "--wait-file",
+        "m/a",
+        "--post-file",
+        "m/b",
+        "--termination-path",
+        "b.term",
+        "--",
+        "touch",
+        "b-ran",
+    ]));
+    let c = sb.start(sb.baton([
+        "--wait-file",
+        "m/b",
+        "--post-file",
+        "m/c",
+        "--termination-path",
+        "c.term",
+        "--",
+        "touch",
+        "c-ran",
+    ]));
+    wait_for("step a to run", || sb.exists("a.pgid"));
+    assert!(sb.exists("m/a.lock"));
+    wait_watching(&b);
+    let killed = Instant::now();
+    a.signal(Signal::SIGKILL);
+    wait_for("step b to give up", || sb.exists("m/b.err"));
+    let noticed = killed.elapsed();
+    eprintln!("predecessor loss noticed after {noticed:?}");
+    let out = b.finish();
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("died without a verdict"),
+        "{}",
+        out.stderr
+    );
+    assert!(sb
+        .read("b.term")
+        .contains(r#""Reason","value":"PredecessorLost""#));
+    assert!(noticed.as_millis() < 1000, "took {noticed:?}");
+    c.finish().expect_code(1);
+    assert!(sb.read("c.term").contains(r#""Reason","value":"Skipped""#));
+    assert!(!sb.exists("b-ran") && !sb.exists("c-ran"));
+    // The killed baton's command was not in a container: clean it up.
+    let pgid: i32 = sb.read("a.pgid").trim().parse().unwrap();
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL);
+    drop(a);
+}
+
+#[test]
+fn after_a_lost_predecessor_restarts_the_chain_converges() {
+    let sb = Sandbox::new();
+    // First attempt of a: killed without a verdict; b gives up.
+    let a = sb.start(sb.baton([
+        "--post-file",
+        "m/a",
+        "--",
+        "sh",
+        "-c",
+        "echo $$ > a.pgid; exec sleep 1000",
+    ]));
+    let b = sb.start(sb.baton([
+        "--wait-file",
+        "m/a",
+        "--post-file",
+        "m/b",
+        "--",
+        "sh",
+        "-c",
+        "echo b >> log",
+    ]));
+    wait_for("step a to run", || sb.exists("a.pgid"));
+    wait_watching(&b);
+    a.signal(Signal::SIGKILL);
+    b.finish().expect_code(1);
+    let pgid: i32 = sb.read("a.pgid").trim().parse().unwrap();
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL);
+    drop(a);
+    // The kubelet restarts b first: a's stale lock is still there, so b fails again.
+    sb.run([
+        "--wait-file",
+        "m/a",
+        "--post-file",
+        "m/b",
+        "--",
+        "sh",
+        "-c",
+        "echo b >> log",
+    ])
+    .expect_code(1);
+    // Then a, which takes its lock again, and b once more while a runs.
+    std::fs::remove_file(sb.path("a.pgid")).unwrap();
+    let a = sb.start(sb.baton([
+        "--post-file",
+        "m/a",
+        "--",
+        "sh",
+        "-c",
+        "echo $$ > a.pgid; while [ ! -e go ]; do sleep 0.02; done; echo a >> log",
+    ]));
+    wait_for("step a to run again", || sb.exists("a.pgid"));
+    let b = sb.start(sb.baton([
+        "--wait-file",
+        "m/a",
+        "--post-file",
+        "m/b",
+        "--",
+        "sh",
+        "-c",
+        "echo b >> log",
+    ]));
+    wait_watching(&b);
+    assert!(
+        !sb.exists("m/b.err"),
+        "the stale failure of b survived its restart"
+    );
+    std::fs::write(sb.path("go"), "").unwrap();
+    a.finish().expect_code(0);
+    b.finish().expect_code(0);
+    assert_eq!(sb.read("log"), "a\nb\n");
+    assert!(!sb.exists("m/a.lock"), "a left its lock file behind");
+}
+
+#[test]
+fn a_restarted_successful_step_does_not_run_twice() {
+    let sb = Sandbox::new();
+    let step = ["--post-file", "m/a", "--", "sh", "-c", "echo run >> runs"];
+    sb.run(step).expect_code(0);
+    let out = sb.run(step);
+    out.expect_code(0);
+    assert_eq!(sb.read("runs"), "run\n");
+    let mut rerun = vec!["--rerun"];
+    rerun.extend(step);
+    sb.run(rerun).expect_code(0);
+    assert_eq!(sb.read("runs"), "run\nrun\n");
+}
+
+#[test]
+fn a_restarted_failed_step_runs_again_and_lets_its_waiter_finish() {
+    let sb = Sandbox::new();
+    let a = [
+        "--post-file",
+        "m/a",
+        "--",
+        "sh",
+        "-c",
+        "echo a >> log; [ -e second ] || { touch second; exit 3; }",
+    ];
+    let b = [
+        "--wait-file",
+        "m/a",
+        "--post-file",
+        "m/b",
+        "--",
+        "sh",
+        "-c",
+        "echo b >> log",
+    ];
+    let first_b = sb.start(sb.baton(b));
+    sb.run(a).expect_code(3);
+    first_b.finish().expect_code(1);
+    assert_eq!(sb.read("m/b.err"), "1\n");
+    // restartPolicy: OnFailure restarts both; here a first, then b.
+    sb.run(a).expect_code(0);
+    assert!(
+        !sb.exists("m/a.err"),
+        "the stale failure marker of a survived"
+    );
+    sb.run(b).expect_code(0);
+    assert!(!sb.exists("m/b.err"));
+    assert_eq!(sb.read("log"), "a\na\nb\n");
+}
+
+#[test]
+fn no_kill_group_leaves_leftovers_alone() {
+    let sb = Sandbox::new();
+    sb.run([
+        "--no-kill-group",
+        "--",
+        "sh",
+        "-c",
+        "echo $$ > pgid; sleep 1000 > /dev/null 2>&1 &",
+    ])
+    .expect_code(0);
+    let pgid: i32 = sb.read("pgid").trim().parse().unwrap();
+    assert!(
+        group_exists(pgid),
+        "the leftover was stopped despite --no-kill-group"
+    );
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL).unwrap();
+}
