@@ -6,6 +6,8 @@ mod cli;
 mod exit_codes;
 mod harness;
 mod install;
+mod kubelet;
+mod pods;
 mod reaping;
 mod restart;
 mod sidecar;

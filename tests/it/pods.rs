@@ -1,0 +1,236 @@
+//! The examples, run in OCI containers by the test kubelet (see `kubelet`).
+
+use std::time::Duration;
+
+use crate::harness::skip;
+use crate::kubelet::{unavailable, Pod, PodResult};
+
+/// Runs an example's pod to the end, or says why it cannot run here.
+fn run(example: &str) -> Option<PodResult> {
+    if let Some(why) = unavailable() {
+        skip(&format!("pod tests: {why}"));
+        return None;
+    }
+    Some(Pod::from_example(example).start().wait())
+}
+
+fn expect_codes(pod: &PodResult, codes: &[(&str, i32)]) {
+    for (name, code) in codes {
+        assert_eq!(
+            pod.container(name).exit_code,
+            *code,
+            "{name}\n{}",
+            pod.dump()
+        );
+    }
+}
+
+#[test]
+fn sequential_job_runs_its_steps_in_order_as_non_root() {
+    let Some(pod) = run("sequential-job.yaml") else {
+        return;
+    };
+    assert_eq!(pod.init[0].exit_code, 0, "{}", pod.dump());
+    expect_codes(&pod, &[("step-1", 0), ("step-2", 0), ("step-3", 0)]);
+    let (one, two, three) = (
+        pod.container("step-1"),
+        pod.container("step-2"),
+        pod.container("step-3"),
+    );
+    assert_eq!(
+        one.lines(),
+        ["step 1 writing as 2000:2000"],
+        "{}",
+        pod.dump()
+    );
+    assert_eq!(
+        two.lines(),
+        ["step 2 read: hello from step 1"],
+        "{}",
+        pod.dump()
+    );
+    assert_eq!(
+        three.lines(),
+        ["hello from step 1", "and from step 2"],
+        "{}",
+        pod.dump()
+    );
+    assert!(one.when("step 1") < two.when("step 2"), "{}", pod.dump());
+    assert!(two.when("step 2") < three.when("hello"), "{}", pod.dump());
+    for step in [one, two, three] {
+        assert_eq!(
+            step.termination_value("ExitCode").as_deref(),
+            Some("0"),
+            "{}",
+            pod.dump()
+        );
+        assert!(step.termination_value("StartedAt").is_some());
+    }
+}
+
+#[test]
+fn sidecar_ready_starts_the_app_after_the_config_and_completes() {
+    let Some(pod) = run("sidecar-ready.yaml") else {
+        return;
+    };
+    expect_codes(&pod, &[("config-sidecar", 0), ("app", 0)]);
+    let (sidecar, app) = (pod.container("config-sidecar"), pod.container("app"));
+    assert_eq!(
+        app.lines(),
+        ["app: using greeting=hello from the sidecar"],
+        "{}",
+        pod.dump()
+    );
+    assert!(
+        sidecar.when("configuration written") < app.when("app: using"),
+        "{}",
+        pod.dump()
+    );
+    assert!(
+        sidecar.lines().contains(&"sidecar: stopping"),
+        "no SIGTERM reached the sidecar\n{}",
+        pod.dump()
+    );
+    assert_eq!(
+        sidecar.termination_value("Reason").as_deref(),
+        Some("Stopped"),
+        "{}",
+        pod.dump()
+    );
+    assert!(app.finished <= sidecar.finished);
+}
+
+#[test]
+fn indexed_job_pods_each_process_their_own_item() {
+    if let Some(why) = unavailable() {
+        return skip(&format!("pod tests: {why}"));
+    }
+    // completions: 5, parallelism: 3 — three pods at once, then the other two.
+    for batch in [0..3, 3..5] {
+        let pods: Vec<_> = batch
+            .clone()
+            .map(|i| {
+                Pod::from_example("indexed-job.yaml")
+                    .with_completion_index(i)
+                    .start()
+            })
+            .collect();
+        for (i, pod) in batch.zip(pods) {
+            let pod = pod.wait();
+            expect_codes(&pod, &[("fetch", 0), ("report", 0)]);
+            assert_eq!(
+                pod.container("fetch").lines(),
+                [format!("fetch: item-{i}")],
+                "{}",
+                pod.dump()
+            );
+            assert_eq!(
+                pod.container("report").lines(),
+                [format!("report: processed item-{i} in pod {i}")],
+                "{}",
+                pod.dump()
+            );
+        }
+    }
+}
+
+#[test]
+fn failing_step_skips_the_rest_with_clear_termination_messages() {
+    let Some(pod) = run("failing-step.yaml") else {
+        return;
+    };
+    expect_codes(&pod, &[("step-1", 0), ("step-2", 3), ("step-3", 1)]);
+    let (two, three) = (pod.container("step-2"), pod.container("step-3"));
+    assert_eq!(two.termination_value("ExitCode").as_deref(), Some("3"));
+    assert_eq!(two.termination_value("Reason"), None);
+    assert_eq!(three.termination_value("ExitCode").as_deref(), Some("1"));
+    assert_eq!(
+        three.termination_value("Reason").as_deref(),
+        Some("Skipped")
+    );
+    assert_eq!(
+        three.lines(),
+        ["baton: skipped: /markers/2.err exists (a step this one waits for failed)"],
+        "{}",
+        pod.dump()
+    );
+}
+
+#[test]
+fn tekton_style_steps_wait_for_the_ready_annotation() {
+    if let Some(why) = unavailable() {
+        return skip(&format!("pod tests: {why}"));
+    }
+    let mut pod = Pod::from_example("tekton-style.yaml").start();
+    pod.wait_watching("step-build");
+    pod.wait_watching("step-publish");
+    let annotated = pod.elapsed();
+    pod.set_annotation("tekton.dev/ready", "READY");
+    let pod = pod.wait();
+    expect_codes(&pod, &[("step-build", 0), ("step-publish", 0)]);
+    let (build, publish) = (pod.container("step-build"), pod.container("step-publish"));
+    assert!(
+        build.when("build: compiling") > annotated,
+        "ran before the annotation\n{}",
+        pod.dump()
+    );
+    assert_eq!(publish.lines(), ["publish: artifact-1"], "{}", pod.dump());
+    assert!(build.when("build") < publish.when("publish"));
+    assert_eq!(
+        build.termination_value("ExitCode").as_deref(),
+        Some("0"),
+        "{}",
+        pod.dump()
+    );
+}
+
+#[test]
+fn deleting_a_waiting_pod_ends_every_container_at_once() {
+    if let Some(why) = unavailable() {
+        return skip(&format!("pod tests: {why}"));
+    }
+    let pod = Pod::from_example("tekton-style.yaml").start();
+    pod.wait_watching("step-build");
+    pod.wait_watching("step-publish");
+    let pod = pod.delete();
+    // Not 137: each ended without SIGKILL, well before the 30 s grace period.
+    // step-publish either handles its own SIGTERM (143) or first sees the
+    // failure marker step-build wrote on its SIGTERM (skipped, 1): the kubelet
+    // signals containers independently, so both orders happen.
+    let build = pod.container("step-build");
+    assert_eq!(build.exit_code, 143, "{}", pod.dump());
+    assert_eq!(
+        build.termination_value("Reason").as_deref(),
+        Some("Terminated")
+    );
+    let publish = pod.container("step-publish");
+    let expected = match publish.exit_code {
+        143 => "Terminated",
+        1 => "Skipped",
+        _ => panic!("step-publish did not end on the deletion\n{}", pod.dump()),
+    };
+    assert_eq!(
+        publish.termination_value("Reason").as_deref(),
+        Some(expected),
+        "{}",
+        pod.dump()
+    );
+    for c in &pod.containers {
+        assert!(c.finished < Duration::from_secs(30), "{}", pod.dump());
+    }
+}
+
+#[test]
+fn cronjob_pod_template_runs_its_two_steps() {
+    let Some(pod) = run("cronjob.yaml") else {
+        return;
+    };
+    expect_codes(&pod, &[("backup", 0), ("verify", 0)]);
+    assert_eq!(
+        pod.container("verify").lines(),
+        ["verify: rows=42 ok"],
+        "{}",
+        pod.dump()
+    );
+    assert!(pod.container("backup").when("backup") < pod.container("verify").when("verify"));
+}
