@@ -18,16 +18,32 @@ use nix::sys::signal::{killpg, SigSet, SigmaskHow, Signal};
 use nix::unistd::Pid;
 
 use crate::exit_code::{Failure, CANNOT_EXECUTE, NOT_FOUND};
+use crate::output::Pipes;
 
-/// Starts `argv` in a new process group; returns its pid (also the group's id).
-pub fn spawn(argv: &[OsString]) -> Result<Pid, Failure> {
+/// Starts `argv` in a new process group, with `env` added to baton's
+/// environment and the captured streams of `pipes`; returns its pid (also
+/// the group's id).
+pub fn spawn(
+    argv: &[OsString],
+    env: &[(OsString, OsString)],
+    pipes: Pipes,
+) -> Result<Pid, Failure> {
     let (program, args) = argv.split_first().ok_or_else(|| Failure {
         code: CANNOT_EXECUTE,
         message: "empty command".to_owned(),
     })?;
     let shown = program.to_string_lossy();
     let mut command = Command::new(program);
-    command.args(args).process_group(0);
+    command
+        .args(args)
+        .envs(env.iter().cloned())
+        .process_group(0);
+    if let Some(out) = pipes.stdout {
+        command.stdout(out);
+    }
+    if let Some(err) = pipes.stderr {
+        command.stderr(err);
+    }
     // SAFETY: `reset_signals` runs in the forked child before exec and makes
     // only async-signal-safe system calls on its own stack.
     unsafe {

@@ -114,6 +114,49 @@ pub struct StepArgs {
           default_value = "false", value_name = "BOOL")]
     pub no_kill_group: bool,
 
+    /// What a failing command means for the chain: `stopAndFail` (the default)
+    /// or `continue` (write POST, record the real exit code, exit 0).
+    #[arg(long, value_name = "MODE", value_enum, default_value = "stopAndFail")]
+    pub on_error: OnError,
+
+    /// Also copy the command's stdout to PATH (appended; parent directories created).
+    #[arg(long, value_name = "PATH")]
+    pub stdout_path: Option<PathBuf>,
+
+    /// Also copy the command's stderr to PATH (may be the same file as --stdout-path).
+    #[arg(long, value_name = "PATH")]
+    pub stderr_path: Option<PathBuf>,
+
+    /// Result names (comma-separated): each `DIR/NAME` that exists after the
+    /// command goes into the termination message.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub results: Vec<String>,
+
+    /// Where the results are.
+    #[arg(long, value_name = "DIR", default_value = "/tekton/results")]
+    pub results_dir: PathBuf,
+
+    /// Write `DIR/exitCode` with the command's exit code, like Tekton.
+    #[arg(long, value_name = "DIR")]
+    pub step_metadata_dir: Option<PathBuf>,
+
+    /// Cancel when PATH appears (non-empty with --wait-file-content): stop the
+    /// command, or stop waiting; write POST.err; exit 123.
+    #[arg(long, value_name = "PATH")]
+    pub cancel_file: Option<PathBuf>,
+
+    /// Rerun a failed command up to N more times before the step fails.
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub retries: u32,
+
+    /// Delay before the first retry; doubles each time, capped at 1m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
+    pub retry_delay: Duration,
+
+    /// `KEY=VALUE` lines added to the command's environment (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Vec<PathBuf>,
+
     /// baton's own diagnostics on stderr: off, error, warn, info, debug, trace
     /// (default: `$BATON_LOG`, else error).
     #[arg(long, value_name = "LEVEL", value_enum)]
@@ -128,6 +171,14 @@ pub struct StepArgs {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnError {
+    #[value(name = "stopAndFail")]
+    StopAndFail,
+    #[value(name = "continue")]
+    Continue,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -5,6 +5,8 @@ use std::fmt;
 
 use nix::sys::signal::Signal;
 
+/// The step was cancelled (`--cancel-file`).
+pub const CANCELLED: u8 = 123;
 /// The command timed out (`--timeout`), as in coreutils' `timeout`.
 pub const TIMEOUT: u8 = 124;
 /// baton itself failed (a marker or the termination message could not be written).

@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 
 use crate::child;
 use crate::exit_code::ChildExit;
+use crate::output::Pipes;
 use crate::reap::Reaper;
 
 /// The longest a single probe may take, unless the interval is longer.
@@ -170,7 +171,7 @@ async fn http_ok(addr: SocketAddr, host: &str, path: &str) -> std::io::Result<bo
 }
 
 async fn exec_ok(argv: &[OsString], reaper: &Reaper) -> bool {
-    let pid = match child::spawn(argv) {
+    let pid = match child::spawn(argv, &[], Pipes::default()) {
         Ok(pid) => pid,
         Err(failure) => {
             tracing::warn!("exec probe: {failure}");

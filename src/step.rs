@@ -13,21 +13,25 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use nix::sys::signal::Signal;
-use nix::unistd::Pid;
-use tokio::time::Instant;
 
 use crate::child;
-use crate::cli::StepArgs;
-use crate::exit_code::{self, ChildExit, Failure};
+use crate::cli::{OnError, StepArgs};
+use crate::envfile;
+use crate::exit_code::{self, Failure};
 use crate::lock;
 use crate::marker::{self, err_path};
-use crate::ready::{self, Probe};
+use crate::output;
+use crate::ready::Probe;
 use crate::reap::{self, Reaper};
 use crate::signals::{self, Signals};
-use crate::termination::{self, Record};
+use crate::supervise::{self, Cause, Ended, Listeners};
+use crate::termination::{self, Entry};
 use crate::timestamp::rfc3339_millis;
 use crate::wait::{self, Outcome};
 use crate::watch::Watch;
+
+/// The longest pause between two attempts.
+const MAX_RETRY_DELAY: Duration = Duration::from_mins(1);
 
 /// The settings of one step, taken from the command line.
 #[derive(Debug)]
@@ -48,6 +52,16 @@ pub struct Step {
     pub success_exit_codes: Vec<u8>,
     pub rerun: bool,
     pub kill_group: bool,
+    pub on_error: OnError,
+    pub stdout_path: Option<PathBuf>,
+    pub stderr_path: Option<PathBuf>,
+    pub results: Vec<String>,
+    pub results_dir: PathBuf,
+    pub step_metadata_dir: Option<PathBuf>,
+    pub cancel_file: Option<PathBuf>,
+    pub retries: u32,
+    pub retry_delay: Duration,
+    pub env_files: Vec<PathBuf>,
     pub argv: Vec<OsString>,
 }
 
@@ -71,6 +85,16 @@ impl Step {
             success_exit_codes: args.success_exit_codes,
             rerun: args.rerun,
             kill_group: !args.no_kill_group,
+            on_error: args.on_error,
+            stdout_path: args.stdout_path,
+            stderr_path: args.stderr_path,
+            results: args.results,
+            results_dir: args.results_dir,
+            step_metadata_dir: args.step_metadata_dir,
+            cancel_file: args.cancel_file,
+            retries: args.retries,
+            retry_delay: args.retry_delay,
+            env_files: args.env_file,
             argv,
         }
     }
@@ -79,21 +103,51 @@ impl Step {
 /// How a step ended, before it is written down.
 #[derive(Debug)]
 struct Report {
+    /// baton's exit code, which also decides `POST` or `POST.err`.
     code: u8,
+    /// The command's own code where it differs (`--on-error continue`).
+    command_code: Option<u8>,
     started_at: SystemTime,
     reason: Option<&'static str>,
     /// Said once on stderr when the step did not simply run.
     message: Option<String>,
+    /// How many times the command ran, when retries were allowed.
+    attempts: Option<u32>,
 }
 
 impl Report {
     fn new(code: u8, reason: Option<&'static str>, message: Option<String>) -> Self {
         Self {
             code,
+            command_code: None,
             started_at: SystemTime::now(),
             reason,
             message,
+            attempts: None,
         }
+    }
+
+    /// baton's own entries of the termination message.
+    fn entries(&self) -> Vec<Entry> {
+        let kind = termination::INTERNAL;
+        let mut out = vec![
+            Entry::new("StartedAt", rfc3339_millis(self.started_at), kind),
+            Entry::new(
+                "ExitCode",
+                self.command_code.unwrap_or(self.code).to_string(),
+                kind,
+            ),
+        ];
+        if let Some(reason) = self.reason {
+            out.push(Entry::new("Reason", reason, kind));
+        }
+        if let Some(attempts) = self.attempts {
+            out.push(Entry::new("Attempts", attempts.to_string(), kind));
+        }
+        if let (Some("ResultsTooLarge"), Some(message)) = (self.reason, &self.message) {
+            out.push(Entry::new("Message", message.clone(), kind));
+        }
+        out
     }
 }
 
@@ -118,55 +172,32 @@ pub fn run(step: &Step) -> Result<ExitCode> {
             .build()
             .context("starting the async runtime")?;
         runtime.block_on(async {
-            let mut signals = Signals::register(blocked)?;
-            let reaper = Reaper::default();
-            let mut watch = Watch::default();
-            let spec = wait::Spec {
-                files: &step.wait_files,
-                content: step.wait_content,
-                stop_files: &step.stop_files,
+            let mut cx = Listeners {
+                signals: Signals::register(blocked)?,
+                reaper: Reaper::default(),
+                watch: Watch::default(),
             };
-            match wait::wait(spec, &mut signals, &reaper, &mut watch).await? {
-                Outcome::Ready => {
-                    execute(
-                        step,
-                        &mut Running {
-                            signals,
-                            reaper,
-                            watch,
-                        },
-                    )
-                    .await
-                }
-                Outcome::UpstreamFailed(path) => Ok(Report::new(
-                    exit_code::SKIPPED,
-                    Some("Skipped"),
-                    Some(format!(
-                        "skipped: {} exists (a step this one waits for failed)",
-                        path.display()
-                    )),
-                )),
-                Outcome::PredecessorLost(path) => Ok(Report::new(
-                    exit_code::SKIPPED,
-                    Some("PredecessorLost"),
-                    Some(format!(
-                        "the step that writes {} died without a verdict (its lock is free)",
-                        path.display()
-                    )),
-                )),
-                Outcome::StopRequested(path) => {
-                    tracing::info!(stop = %path.display(), "stop file present: not starting");
-                    Ok(Report::new(0, Some("Stopped"), None))
-                }
-                Outcome::Stopped(signal) => Ok(stopped_while_waiting(signal)),
+            let outcome = wait::wait(
+                wait::Spec {
+                    files: &step.wait_files,
+                    content: step.wait_content,
+                    stop_files: &step.stop_files,
+                    cancel_file: step.cancel_file.as_deref(),
+                },
+                &mut cx,
+            )
+            .await?;
+            match outcome {
+                Outcome::Ready => execute(step, &mut cx).await,
+                outcome => Ok(not_run(&outcome)),
             }
         })
     })();
-    let report = match report {
+    let mut report = match report {
         Ok(report) => report,
         Err(err) => return fail(step, err),
     };
-    finish(step, &report)?;
+    finish(step, &mut report)?;
     if let Some(held) = held {
         held.release();
     }
@@ -180,10 +211,52 @@ pub fn run(step: &Step) -> Result<ExitCode> {
     }
 }
 
+/// The report of a step whose wait ended without running the command.
+fn not_run(outcome: &Outcome) -> Report {
+    match outcome {
+        Outcome::Ready => unreachable!("a step that is ready runs"),
+        Outcome::UpstreamFailed(path) => Report::new(
+            exit_code::SKIPPED,
+            Some("Skipped"),
+            Some(format!(
+                "skipped: {} exists (a step this one waits for failed)",
+                path.display()
+            )),
+        ),
+        Outcome::PredecessorLost(path) => Report::new(
+            exit_code::SKIPPED,
+            Some("PredecessorLost"),
+            Some(format!(
+                "the step that writes {} died without a verdict (its lock is free)",
+                path.display()
+            )),
+        ),
+        Outcome::StopRequested(path) => {
+            tracing::info!(stop = %path.display(), "stop file present: not starting");
+            Report::new(0, Some("Stopped"), None)
+        }
+        Outcome::Cancelled(path) => cancelled(path),
+        Outcome::Stopped(signal) => stopped_by(*signal),
+    }
+}
+
+fn cancelled(path: &Path) -> Report {
+    Report::new(
+        exit_code::CANCELLED,
+        Some("Cancelled"),
+        Some(format!("cancelled: {} present", path.display())),
+    )
+}
+
+fn stopped_by(signal: Signal) -> Report {
+    tracing::info!(%signal, "stopped before the command ran");
+    Report::new(exit_code::from_signal(signal), Some("Terminated"), None)
+}
+
 /// Still leaves a verdict behind for an error; the error is what the user sees.
 fn fail(step: &Step, err: anyhow::Error) -> Result<ExitCode> {
     let code = exit_code::of_error(&err);
-    if let Err(also) = finish(step, &Report::new(code, None, None)) {
+    if let Err(also) = finish(step, &mut Report::new(code, None, None)) {
         tracing::error!("{also:#}");
     }
     Err(err)
@@ -223,21 +296,22 @@ fn remove_stale(path: &Path) -> Result<()> {
     }
 }
 
-fn stopped_while_waiting(signal: Signal) -> Report {
-    tracing::info!(%signal, "stopped while waiting");
-    Report::new(exit_code::from_signal(signal), Some("Terminated"), None)
-}
-
-/// Writes the termination message and the verdict marker.
-fn finish(step: &Step, report: &Report) -> Result<()> {
+/// Writes the termination message, the step metadata and the verdict marker.
+/// Results that do not fit the message fail the step (`ResultsTooLarge`).
+fn finish(step: &Step, report: &mut Report) -> Result<()> {
     let mut first_error = None;
     if let Some(path) = &step.termination_path {
-        let record = Record {
-            started_at: rfc3339_millis(report.started_at),
-            exit_code: report.code,
-            reason: report.reason,
-        };
-        first_error = termination::write(path, &record).err();
+        if let Err(err) = write_termination(step, path, report) {
+            first_error = Some(err);
+        }
+    }
+    if let Some(dir) = &step.step_metadata_dir {
+        let code = report.command_code.unwrap_or(report.code);
+        if let Err(err) =
+            marker::write_atomic(&dir.join("exitCode"), code.to_string().as_bytes(), 0o644)
+        {
+            first_error.get_or_insert(err);
+        }
     }
     if let Some(post) = &step.post_file {
         if let Err(err) = marker::write_verdict(post, report.code) {
@@ -247,223 +321,234 @@ fn finish(step: &Step, report: &Report) -> Result<()> {
     first_error.map_or(Ok(()), Err)
 }
 
-/// What the running step listens to.
-struct Running {
-    signals: Signals,
-    reaper: Reaper,
-    watch: Watch,
+fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()> {
+    let existing = termination::read(path)?;
+    let results = read_results(step);
+    let mut rendered = termination::render(existing.clone(), &report.entries(), &results)?;
+    // Naming what was left out makes baton's own entries longer, which can
+    // leave out more: settle within as many rounds as there are results.
+    for _ in 0..=results.len() {
+        if rendered.dropped_results.is_empty() {
+            break;
+        }
+        let message = format!(
+            "results left out of the termination message (over {} bytes): {}",
+            termination::MAX_BYTES,
+            rendered.dropped_results.join(", ")
+        );
+        if report.message.as_deref() == Some(message.as_str()) {
+            break;
+        }
+        if report.code == 0 {
+            report.code = exit_code::SKIPPED;
+        }
+        report.reason = Some("ResultsTooLarge");
+        report.message = Some(message);
+        rendered = termination::render(existing.clone(), &report.entries(), &results)?;
+    }
+    termination::write(path, &rendered.text)
 }
 
-/// Runs the command to its end and stops what it leaves behind.
-async fn execute(step: &Step, cx: &mut Running) -> Result<Report> {
+/// The results named by `--results` that exist in the results directory.
+fn read_results(step: &Step) -> Vec<Entry> {
+    step.results
+        .iter()
+        .filter_map(|name| {
+            let path = step.results_dir.join(name);
+            match fs::read(&path) {
+                Ok(bytes) => Some(Entry::new(
+                    name,
+                    String::from_utf8_lossy(&bytes),
+                    termination::RESULT,
+                )),
+                Err(err) => {
+                    if err.kind() != ErrorKind::NotFound {
+                        tracing::warn!(path = %path.display(), %err, "reading a result");
+                    }
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// Runs the command, again after a failure while retries are left, and
+/// reports how the last attempt ended.
+async fn execute(step: &Step, cx: &mut Listeners) -> Result<Report> {
     // A stop asked for while the last wait file appeared wins over starting.
     while let Some(signal) = cx.signals.pending()? {
         if signal == Signal::SIGCHLD {
             cx.reaper.reap()?;
         } else if signals::ends_wait(signal) {
-            return Ok(stopped_while_waiting(signal));
+            return Ok(stopped_by(signal));
         }
     }
+    let env = match envfile::read_all(&step.env_files) {
+        Ok(env) => env,
+        Err(failure) => return Ok(Report::new(failure.code, None, Some(failure.message))),
+    };
     let started_at = SystemTime::now();
-    let group = match child::spawn(&step.argv) {
+    let mut delay = step.retry_delay;
+    let mut attempt = 1;
+    loop {
+        let (mut report, retryable) = attempt_once(step, &env, cx).await?;
+        report.started_at = started_at;
+        report.attempts = (step.retries > 0).then_some(attempt);
+        if !retryable || attempt > step.retries {
+            return Ok(on_error(step, report));
+        }
+        tracing::info!(
+            attempt,
+            code = report.code,
+            "command failed; retrying in {delay:?}"
+        );
+        match pause(delay, step, cx).await? {
+            Pause::Elapsed => {}
+            Pause::Signal => {
+                report.reason = Some("Terminated");
+                return Ok(report);
+            }
+            Pause::Cancelled(path) => {
+                return Ok(Report {
+                    started_at,
+                    attempts: report.attempts,
+                    ..cancelled(&path)
+                })
+            }
+            Pause::Stopped => {
+                report.reason = Some("Stopped");
+                if !step.stop_keeps_exit_code {
+                    report.code = 0;
+                    report.message = None;
+                }
+                return Ok(report);
+            }
+        }
+        delay = (delay * 2).min(MAX_RETRY_DELAY);
+        attempt += 1;
+    }
+}
+
+/// Runs the command once; says whether a failure may be retried (not when
+/// the command could not be started, nor when it was told to stop).
+async fn attempt_once(
+    step: &Step,
+    env: &[(OsString, OsString)],
+    cx: &mut Listeners,
+) -> Result<(Report, bool)> {
+    let (capture, pipes) = output::start(step.stdout_path.as_deref(), step.stderr_path.as_deref())?;
+    let group = match child::spawn(&step.argv, env, pipes) {
         Ok(pid) => pid,
         Err(failure) => {
             if let Some(ready) = &step.ready_file {
                 marker::write_code(&err_path(ready), failure.code)?;
             }
-            return Ok(Report {
-                code: failure.code,
-                started_at,
-                reason: None,
-                message: Some(failure.message),
-            });
+            return Ok((
+                Report::new(failure.code, None, Some(failure.message)),
+                false,
+            ));
         }
     };
     cx.reaper.follow(group);
     tracing::debug!(pid = group.as_raw(), "command started");
-    let ended = supervise(group, step, cx).await?;
-    let (code, reason, message) = verdict(step, &ended);
-    Ok(Report {
-        code,
-        started_at,
-        reason,
-        message,
-    })
+    let ended = supervise::supervise(group, step, cx).await?;
+    capture.finish(step.grace).await;
+    let report = verdict(step, &ended);
+    let retryable = report.code != 0 && !ended.interrupted();
+    Ok((report, retryable))
 }
 
-/// baton's exit code, the reason recorded, and what to say, for how the command ended.
-fn verdict(step: &Step, ended: &Ended) -> (u8, Option<&'static str>, Option<String>) {
-    if ended.timed_out {
-        let limit = step.timeout.unwrap_or_default();
-        return (
-            exit_code::TIMEOUT,
-            Some("TimeoutExceeded"),
-            Some(format!("command timed out after {limit:?}")),
-        );
-    }
-    if ended.not_ready {
-        let limit = step.ready_timeout.unwrap_or_default();
-        return (
-            exit_code::SKIPPED,
-            Some("NotReady"),
-            Some(format!("command not ready within {limit:?}")),
-        );
-    }
+/// The report for how one run of the command ended.
+fn verdict(step: &Step, ended: &Ended) -> Report {
     let mut code = ended.exit.code();
     let mut reason = ended.stop_signal.map(|_| "Terminated");
-    if ended.stop_requested {
-        reason = Some("Stopped");
-        if !step.stop_keeps_exit_code {
-            code = 0;
+    match ended.cause {
+        Some(Cause::Timeout) => {
+            let limit = step.timeout.unwrap_or_default();
+            return Report::new(
+                exit_code::TIMEOUT,
+                Some("TimeoutExceeded"),
+                Some(format!("command timed out after {limit:?}")),
+            );
         }
+        Some(Cause::Cancel) => {
+            return cancelled(step.cancel_file.as_deref().unwrap_or(Path::new("?")));
+        }
+        Some(Cause::NotReady) => {
+            let limit = step.ready_timeout.unwrap_or_default();
+            return Report::new(
+                exit_code::SKIPPED,
+                Some("NotReady"),
+                Some(format!("command not ready within {limit:?}")),
+            );
+        }
+        Some(Cause::StopFile) => {
+            reason = Some("Stopped");
+            if !step.stop_keeps_exit_code {
+                code = 0;
+            }
+        }
+        None => {}
     }
     if step.success_exit_codes.contains(&code) {
         code = 0;
     }
-    (code, reason, None)
+    Report::new(code, reason, None)
 }
 
-/// What supervision saw.
+/// `--on-error continue`: a command that failed on its own still counts as a
+/// success for the chain; the real code is recorded.
+fn on_error(step: &Step, mut report: Report) -> Report {
+    let own_failure = matches!(report.reason, None | Some("TimeoutExceeded"));
+    if step.on_error == OnError::Continue && report.code != 0 && own_failure {
+        tracing::info!(
+            code = report.code,
+            "command failed; continuing (--on-error continue)"
+        );
+        report.command_code = Some(report.code);
+        report.code = 0;
+        report.reason = Some("Continued");
+        report.message = None;
+    }
+    report
+}
+
+/// How a pause between two attempts ended.
 #[derive(Debug)]
-struct Ended {
-    exit: ChildExit,
-    timed_out: bool,
-    not_ready: bool,
-    /// A stop file appeared while the command ran.
-    stop_requested: bool,
-    /// A stopping signal baton received (and forwarded) while the command ran.
-    stop_signal: Option<Signal>,
+enum Pause {
+    Elapsed,
+    Signal,
+    Cancelled(PathBuf),
+    Stopped,
 }
 
-/// Readiness of the command, for `--ready-file`.
-#[derive(Debug, PartialEq, Eq)]
-enum Readiness {
-    /// No ready file asked for, or written already, or failed already.
-    Settled,
-    Probing,
-}
-
-/// Forwards signals, reaps, probes readiness, watches stop files, enforces the
-/// timeouts, and once the command has exited stops the rest of its group:
-/// SIGTERM, then SIGKILL after the grace period. Returns when the command has
-/// exited and (unless `--no-kill-group`) its group is gone.
-async fn supervise(group: Pid, step: &Step, cx: &mut Running) -> Result<Ended> {
-    let deadline = step.timeout.map(|t| Instant::now() + t);
-    let ready_deadline = step.ready_timeout.map(|t| Instant::now() + t);
-    let mut readiness = if step.ready_file.is_some() {
-        Readiness::Probing
-    } else {
-        Readiness::Settled
-    };
-    let mut probing = Box::pin(ready::until_ready(
-        &step.ready_probes,
-        step.ready_interval,
-        &cx.reaper,
-    ));
-    let mut exit = None;
-    let mut ended = Ended {
-        exit: ChildExit::Exited(0),
-        timed_out: false,
-        not_ready: false,
-        stop_requested: false,
-        stop_signal: None,
-    };
-    // Set once baton itself has sent SIGTERM to the group; SIGKILL follows then.
-    let mut kill_at: Option<Instant> = None;
-    let mut killed = false;
-    let stop = |why: &str, kill_at: &mut Option<Instant>| {
-        if kill_at.is_none() {
-            tracing::info!("{why}: stopping the command");
-            child::signal_group(group, Signal::SIGTERM);
-            *kill_at = Some(Instant::now() + step.grace);
-        }
-    };
+/// Waits `delay` before the next attempt; a stop signal, the cancel file or a
+/// stop file ends the retrying.
+async fn pause(delay: Duration, step: &Step, cx: &mut Listeners) -> Result<Pause> {
+    let until = tokio::time::Instant::now() + delay;
     loop {
-        if let Some(status) = exit {
-            if readiness == Readiness::Probing {
-                // It ended before it was ready: let the waiters fail fast.
-                readiness = Readiness::Settled;
-                write_ready(step, Some(ChildExit::code(status)))?;
-            }
-            if !step.kill_group || !child::group_exists(group) {
-                ended.exit = status;
-                return Ok(ended);
-            }
-            stop(
-                "the command exited; what is left of its group",
-                &mut kill_at,
-            );
+        for file in step.stop_files.iter().chain(&step.cancel_file) {
+            cx.watch.cover(file);
         }
-        if !ended.stop_requested && exit.is_none() {
-            for file in &step.stop_files {
-                cx.watch.cover(file);
-            }
-            if let Some(file) = wait::stop_requested(&step.stop_files)? {
-                ended.stop_requested = true;
-                stop(
-                    &format!("stop file {} present", file.display()),
-                    &mut kill_at,
-                );
-            }
+        if let Some(file) = wait::cancel_requested(step.cancel_file.as_deref(), step.wait_content)?
+        {
+            return Ok(Pause::Cancelled(file));
+        }
+        if wait::stop_requested(&step.stop_files)?.is_some() {
+            return Ok(Pause::Stopped);
         }
         tokio::select! {
             biased;
             signal = cx.signals.next() => match signal? {
-                Signal::SIGCHLD => {
-                    cx.reaper.reap()?;
-                    if exit.is_none() {
-                        exit = cx.reaper.take(group);
-                    }
+                Signal::SIGCHLD => cx.reaper.reap()?,
+                signal if signals::ends_wait(signal) => {
+                    tracing::info!(%signal, "stopped between attempts");
+                    return Ok(Pause::Signal);
                 }
-                signal => {
-                    if signals::ends_wait(signal) {
-                        ended.stop_signal = Some(signal);
-                    }
-                    tracing::debug!(%signal, "forwarding");
-                    child::signal_group(group, signal);
-                }
+                signal => tracing::debug!(%signal, "between attempts: signal dropped"),
             },
-            () = &mut probing, if readiness == Readiness::Probing => {
-                readiness = Readiness::Settled;
-                write_ready(step, None)?;
-            }
-            () = sleep_until(ready_deadline), if readiness == Readiness::Probing && ready_deadline.is_some() => {
-                readiness = Readiness::Settled;
-                ended.not_ready = true;
-                write_ready(step, Some(exit_code::SKIPPED))?;
-                stop("not ready in time", &mut kill_at);
-            }
-            () = sleep_until(deadline), if deadline.is_some() && exit.is_none() && !ended.timed_out => {
-                ended.timed_out = true;
-                stop("timeout expired", &mut kill_at);
-            }
-            () = sleep_until(kill_at), if kill_at.is_some() && !killed => {
-                tracing::info!("grace period over; killing the process group");
-                killed = true;
-                child::signal_group(group, Signal::SIGKILL);
-            }
-            () = cx.watch.changed(), if !step.stop_files.is_empty() => {}
+            () = tokio::time::sleep_until(until) => return Ok(Pause::Elapsed),
+            () = cx.watch.changed() => {}
         }
     }
-}
-
-/// Writes the ready file (`None`) or its failure twin (`Some(code)`).
-fn write_ready(step: &Step, failure: Option<u8>) -> Result<()> {
-    let Some(ready) = &step.ready_file else {
-        return Ok(());
-    };
-    match failure {
-        None => {
-            tracing::info!(ready = %ready.display(), "ready");
-            marker::write_atomic(ready, b"ready\n", 0o644)
-        }
-        Some(code) => marker::write_code(&err_path(ready), code.max(1)),
-    }
-}
-
-/// Sleeps until `at`, or practically forever when there is no `at` (the branch
-/// is disabled then anyway; `select!` still builds the future).
-fn sleep_until(at: Option<Instant>) -> tokio::time::Sleep {
-    const FAR: Duration = Duration::from_hours(24 * 365);
-    tokio::time::sleep_until(at.unwrap_or_else(|| Instant::now() + FAR))
 }

@@ -16,90 +16,109 @@ use serde_json::{json, Value};
 /// Kubernetes' limit on a container's termination message.
 pub const MAX_BYTES: usize = 4096;
 
-/// Tekton's `InternalTektonResultType`, used for everything baton records.
-const INTERNAL_TYPE: u64 = 3;
+/// Tekton's `TaskRunResultType`: a result the step produced.
+pub const RESULT: u64 = 1;
+/// Tekton's `InternalTektonResultType`: everything baton records about a step.
+pub const INTERNAL: u64 = 3;
 
-/// What baton records about one step.
-#[derive(Debug, Clone)]
-pub struct Record {
-    pub started_at: String,
-    pub exit_code: u8,
-    pub reason: Option<&'static str>,
+/// One entry of the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub key: String,
+    pub value: String,
+    pub kind: u64,
 }
 
-impl Record {
-    fn entries(&self) -> Vec<Value> {
-        let mut out = vec![
-            entry("StartedAt", &self.started_at),
-            entry("ExitCode", &self.exit_code.to_string()),
-        ];
-        if let Some(reason) = self.reason {
-            out.push(entry("Reason", reason));
+impl Entry {
+    pub fn new(key: &str, value: impl Into<String>, kind: u64) -> Self {
+        Self {
+            key: key.to_owned(),
+            value: value.into(),
+            kind,
         }
-        out
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"key": self.key, "value": self.value, "type": self.kind})
     }
 }
 
-fn entry(key: &str, value: &str) -> Value {
-    json!({"key": key, "value": value, "type": INTERNAL_TYPE})
+/// The entries a message file holds now (none if it is missing or empty; a
+/// file that is not a JSON array is replaced, and that is logged).
+pub fn read(path: &Path) -> Result<Vec<Value>> {
+    match fs::read(path) {
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Vec::new()),
+        Ok(bytes) => Ok(serde_json::from_slice::<Vec<Value>>(&bytes).unwrap_or_else(|err| {
+            tracing::warn!(path = %path.display(), %err, "replacing a termination message that is not a JSON array");
+            Vec::new()
+        })),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
+    }
 }
 
-fn key_of(entry: &Value) -> Option<&str> {
-    entry.get("key").and_then(Value::as_str)
-}
-
-/// Merges `record` into the message at `path` and writes it back.
-pub fn write(path: &Path, record: &Record) -> Result<()> {
-    let existing = match fs::read(path) {
-        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Vec::new(),
-        Ok(bytes) => match serde_json::from_slice::<Vec<Value>>(&bytes) {
-            Ok(entries) => entries,
-            Err(err) => {
-                tracing::warn!(path = %path.display(), %err, "replacing a termination message that is not a JSON array");
-                Vec::new()
-            }
-        },
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
-    };
-    let text = render(existing, record.entries())?;
+/// Writes a rendered message in place.
+pub fn write(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
     }
     fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-/// The merged message: existing entries (a new entry with the same key replaces
-/// the old one in place), then the new ones. Entries of baton's own are never
-/// dropped; other entries that would push the message over `MAX_BYTES` are
-/// left out, and each one left out is logged.
-fn render(existing: Vec<Value>, new: Vec<Value>) -> Result<String> {
-    let mut merged: Vec<(Value, bool)> = existing.into_iter().map(|e| (e, false)).collect();
-    for item in new {
+/// A message ready to write, and the results that did not fit.
+#[derive(Debug)]
+pub struct Rendered {
+    pub text: String,
+    pub dropped_results: Vec<String>,
+}
+
+/// Merges `own` and `results` into `existing` (a new entry with the same key
+/// replaces the old one in place; others are appended) and fits the whole into
+/// `MAX_BYTES`: baton's own entries always, then results, then what was there
+/// before, each in order while it fits. Results left out are returned; other
+/// entries left out are logged.
+pub fn render(existing: Vec<Value>, own: &[Entry], results: &[Entry]) -> Result<Rendered> {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Rank {
+        Own,
+        Result,
+        Before,
+    }
+    let key_of = |v: &Value| v.get("key").and_then(Value::as_str).map(str::to_owned);
+    let mut merged: Vec<(Value, Rank)> = existing.into_iter().map(|e| (e, Rank::Before)).collect();
+    let new = own
+        .iter()
+        .map(|e| (e, Rank::Own))
+        .chain(results.iter().map(|e| (e, Rank::Result)));
+    for (entry, rank) in new {
+        let item = (entry.to_json(), rank);
         match merged
             .iter_mut()
-            .find(|(old, _)| key_of(old) == key_of(&item))
+            .find(|(old, _)| key_of(old).as_deref() == Some(entry.key.as_str()))
         {
-            Some(slot) => *slot = (item, true),
-            None => merged.push((item, true)),
+            Some(slot) => *slot = item,
+            None => merged.push(item),
         }
     }
     let mut budget = MAX_BYTES - 2; // the brackets
     let mut keep = vec![false; merged.len()];
-    for pass_own in [true, false] {
-        for (i, (item, own)) in merged.iter().enumerate() {
-            if *own != pass_own {
+    let mut dropped_results = Vec::new();
+    for pass in [Rank::Own, Rank::Result, Rank::Before] {
+        for (i, (item, rank)) in merged.iter().enumerate() {
+            if *rank != pass {
                 continue;
             }
             let size = serde_json::to_string(item).map_or(usize::MAX, |s| s.len()) + 1;
             if size <= budget {
                 budget -= size;
                 keep[i] = true;
+                continue;
+            }
+            let key = key_of(item).unwrap_or_default();
+            if *rank == Rank::Result {
+                dropped_results.push(key);
             } else {
-                tracing::error!(
-                    key = key_of(item).unwrap_or("?"),
-                    "termination message entry dropped: over 4096 bytes"
-                );
+                tracing::error!(key, "termination message entry dropped: over 4096 bytes");
             }
         }
     }
@@ -108,37 +127,65 @@ fn render(existing: Vec<Value>, new: Vec<Value>) -> Result<String> {
         .zip(keep)
         .filter_map(|((item, _), k)| k.then_some(item))
         .collect();
-    serde_json::to_string(&kept).context("encoding the termination message")
+    let text = serde_json::to_string(&kept).context("encoding the termination message")?;
+    Ok(Rendered {
+        text,
+        dropped_results,
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{entry, render, MAX_BYTES};
+    use super::{render, Entry, INTERNAL, MAX_BYTES, RESULT};
+    use serde_json::json;
+
+    fn internal(key: &str, value: &str) -> Entry {
+        Entry::new(key, value, INTERNAL)
+    }
 
     #[test]
     fn same_key_is_replaced_and_others_kept() {
-        let text = render(
-            vec![entry("ExitCode", "9"), entry("result", "x")],
-            vec![entry("ExitCode", "0"), entry("Reason", "Skipped")],
+        let existing = vec![
+            json!({"key": "ExitCode", "value": "9", "type": 3}),
+            json!({"key": "result", "value": "x", "type": 1}),
+        ];
+        let out = render(
+            existing,
+            &[internal("ExitCode", "0"), internal("Reason", "Skipped")],
+            &[],
         )
         .unwrap();
         assert_eq!(
-            text,
-            r#"[{"key":"ExitCode","value":"0","type":3},{"key":"result","value":"x","type":3},{"key":"Reason","value":"Skipped","type":3}]"#
+            out.text,
+            r#"[{"key":"ExitCode","value":"0","type":3},{"key":"result","value":"x","type":1},{"key":"Reason","value":"Skipped","type":3}]"#
         );
     }
 
     #[test]
-    fn never_over_the_limit_and_own_entries_survive() {
-        let big = "y".repeat(3000);
-        let text = render(
-            vec![entry("a", &big), entry("b", &big)],
-            vec![entry("ExitCode", "1")],
-        )
-        .unwrap();
-        assert!(text.len() <= MAX_BYTES);
-        assert!(text.contains(r#""key":"ExitCode""#));
-        assert!(text.contains(r#""key":"a""#));
-        assert!(!text.contains(r#""key":"b""#));
+    fn never_over_the_limit_own_first_then_results() {
+        let big = "y".repeat(1500);
+        let existing = vec![json!({"key": "old", "value": big, "type": 1})];
+        let results = [
+            Entry::new("a", big.clone(), RESULT),
+            Entry::new("b", big.clone(), RESULT),
+            Entry::new("c", "small", RESULT),
+        ];
+        let out = render(existing, &[internal("ExitCode", "1")], &results).unwrap();
+        assert!(out.text.len() <= MAX_BYTES);
+        assert!(out.text.contains(r#""key":"ExitCode""#));
+        assert!(out.text.contains(r#""key":"a""#) && out.text.contains(r#""key":"b""#));
+        assert!(out.text.contains(r#""key":"c""#));
+        assert!(
+            !out.text.contains(r#""key":"old""#),
+            "what was there before goes first"
+        );
+        assert!(out.dropped_results.is_empty());
+        let results = [
+            Entry::new("a", big.clone(), RESULT),
+            Entry::new("b", big.clone(), RESULT),
+            Entry::new("c", big, RESULT),
+        ];
+        let out = render(Vec::new(), &[internal("ExitCode", "1")], &results).unwrap();
+        assert_eq!(out.dropped_results, ["c"]);
     }
 }

@@ -15,9 +15,8 @@ use nix::sys::signal::Signal;
 use crate::exit_code::{Failure, USAGE};
 use crate::lock;
 use crate::marker::err_path;
-use crate::reap::Reaper;
-use crate::signals::{self, Signals};
-use crate::watch::Watch;
+use crate::signals;
+use crate::supervise::Listeners;
 
 /// How a wait ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,6 +29,8 @@ pub enum Outcome {
     PredecessorLost(PathBuf),
     /// A stop file appeared: the command is not wanted any more.
     StopRequested(PathBuf),
+    /// The cancel file appeared.
+    Cancelled(PathBuf),
     /// baton was told to stop while waiting.
     Stopped(Signal),
 }
@@ -40,42 +41,44 @@ pub struct Spec<'a> {
     pub files: &'a [PathBuf],
     pub content: bool,
     pub stop_files: &'a [PathBuf],
+    pub cancel_file: Option<&'a Path>,
 }
 
 /// Waits until `spec` is met or the wait ends otherwise (see `Outcome`).
-pub async fn wait(
-    spec: Spec<'_>,
-    signals: &mut Signals,
-    reaper: &Reaper,
-    watch: &mut Watch,
-) -> Result<Outcome> {
+pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
     let mut locks = lock::Watcher::default();
     loop {
         for file in spec.files.iter().chain(spec.stop_files) {
-            watch.cover(file);
+            cx.watch.cover(file);
+        }
+        if let Some(file) = spec.cancel_file {
+            cx.watch.cover(file);
         }
         if let Some(outcome) = check(spec, &mut locks)? {
             return Ok(outcome);
         }
         tokio::select! {
             biased;
-            signal = signals.next() => {
+            signal = cx.signals.next() => {
                 let signal = signal?;
                 if signal == Signal::SIGCHLD {
-                    reaper.reap()?;
+                    cx.reaper.reap()?;
                 } else if signals::ends_wait(signal) {
                     return Ok(Outcome::Stopped(signal));
                 } else {
                     tracing::debug!(%signal, "no command yet: signal dropped");
                 }
             }
-            () = watch.changed() => {}
+            () = cx.watch.changed() => {}
         }
     }
 }
 
 /// One look at every file: `Some` once the wait is over.
 fn check(spec: Spec<'_>, locks: &mut lock::Watcher) -> Result<Option<Outcome>> {
+    if let Some(cancel) = cancel_requested(spec.cancel_file, spec.content)? {
+        return Ok(Some(Outcome::Cancelled(cancel)));
+    }
     if let Some(stop) = stop_requested(spec.stop_files)? {
         return Ok(Some(Outcome::StopRequested(stop)));
     }
@@ -112,6 +115,19 @@ pub fn stop_requested(files: &[PathBuf]) -> Result<Option<PathBuf>> {
         }
     }
     Ok(None)
+}
+
+/// The cancel file, if it is there (and non-empty when `content` is asked for).
+pub fn cancel_requested(file: Option<&Path>, content: bool) -> Result<Option<PathBuf>> {
+    let Some(file) = file else {
+        return Ok(None);
+    };
+    match fs::metadata(file) {
+        Ok(meta) if !content || meta.len() > 0 => Ok(Some(file.to_path_buf())),
+        Ok(_) => Ok(None),
+        Err(err) if gone(&err) => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("checking cancel file {}", file.display())),
+    }
 }
 
 /// `FILE.err`, if it exists.
