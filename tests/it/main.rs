@@ -4,6 +4,7 @@
 mod chain;
 mod cli;
 mod exit_codes;
+mod features;
 mod harness;
 mod install;
 mod kubelet;

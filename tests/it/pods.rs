@@ -97,7 +97,11 @@ fn sidecar_ready_starts_the_app_after_the_config_and_completes() {
         "{}",
         pod.dump()
     );
-    assert!(app.when("app: using") < sidecar.when("sidecar: stopping"), "{}", pod.dump());
+    assert!(
+        app.when("app: using") < sidecar.when("sidecar: stopping"),
+        "{}",
+        pod.dump()
+    );
 }
 
 #[test]
