@@ -27,7 +27,7 @@ use crate::signals::{self, Signals};
 use crate::supervise::{self, Cause, Ended, Listeners};
 use crate::termination::{self, Entry};
 use crate::timestamp::rfc3339_millis;
-use crate::wait::{self, Outcome};
+use crate::wait::{self, Outcome, Request};
 use crate::watch::Watch;
 
 /// The longest pause between two attempts.
@@ -527,15 +527,16 @@ enum Pause {
 async fn pause(delay: Duration, step: &Step, cx: &mut Listeners) -> Result<Pause> {
     let until = tokio::time::Instant::now() + delay;
     loop {
-        for file in step.stop_files.iter().chain(&step.cancel_file) {
-            cx.watch.cover(file);
-        }
-        if let Some(file) = wait::cancel_requested(step.cancel_file.as_deref(), step.wait_content)?
-        {
-            return Ok(Pause::Cancelled(file));
-        }
-        if wait::stop_requested(&step.stop_files)?.is_some() {
-            return Ok(Pause::Stopped);
+        let content = step.wait_content;
+        match wait::requested(
+            &mut cx.watch,
+            &step.stop_files,
+            step.cancel_file.as_deref(),
+            content,
+        )? {
+            Some(Request::Cancel(file)) => return Ok(Pause::Cancelled(file)),
+            Some(Request::Stop(_)) => return Ok(Pause::Stopped),
+            None => {}
         }
         tokio::select! {
             biased;

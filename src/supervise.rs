@@ -17,7 +17,7 @@ use crate::ready;
 use crate::reap::Reaper;
 use crate::signals::{self, Signals};
 use crate::step::Step;
-use crate::wait;
+use crate::wait::{self, Request};
 use crate::watch::Watch;
 
 /// What a running step listens to.
@@ -70,6 +70,7 @@ enum Readiness {
 /// and (unless `--no-kill-group`) its group is gone. Once the command has
 /// exited, the rest of its group gets SIGTERM, then SIGKILL after the grace
 /// period.
+#[allow(clippy::too_many_lines)] // one select loop: its state reads best in one place
 pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners) -> Result<Ended> {
     let deadline = step.timeout.map(|t| Instant::now() + t);
     let ready_deadline = step.ready_timeout.map(|t| Instant::now() + t);
@@ -121,17 +122,22 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners) -> Result<En
             );
         }
         if watching && exit.is_none() && ended.cause.is_none() {
-            for file in step.stop_files.iter().chain(&step.cancel_file) {
-                cx.watch.cover(file);
-            }
-            if let Some(file) =
-                wait::cancel_requested(step.cancel_file.as_deref(), step.wait_content)?
-            {
-                let why = format!("cancel file {} present", file.display());
-                stop_for(Cause::Cancel, &why, &mut ended, &mut kill_at);
-            } else if let Some(file) = wait::stop_requested(&step.stop_files)? {
-                let why = format!("stop file {} present", file.display());
-                stop_for(Cause::StopFile, &why, &mut ended, &mut kill_at);
+            let content = step.wait_content;
+            match wait::requested(
+                &mut cx.watch,
+                &step.stop_files,
+                step.cancel_file.as_deref(),
+                content,
+            )? {
+                Some(Request::Cancel(file)) => {
+                    let why = format!("cancel file {} present", file.display());
+                    stop_for(Cause::Cancel, &why, &mut ended, &mut kill_at);
+                }
+                Some(Request::Stop(file)) => {
+                    let why = format!("stop file {} present", file.display());
+                    stop_for(Cause::StopFile, &why, &mut ended, &mut kill_at);
+                }
+                None => {}
             }
         }
         tokio::select! {

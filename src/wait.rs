@@ -17,6 +17,7 @@ use crate::lock;
 use crate::marker::err_path;
 use crate::signals;
 use crate::supervise::Listeners;
+use crate::watch::Watch;
 
 /// How a wait ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,11 +49,20 @@ pub struct Spec<'a> {
 pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
     let mut locks = lock::Watcher::default();
     loop {
-        for file in spec.files.iter().chain(spec.stop_files) {
+        for file in spec.files {
             cx.watch.cover(file);
+            cx.watch.cover(&err_path(file));
+            cx.watch.cover(&lock::lock_path(file));
         }
-        if let Some(file) = spec.cancel_file {
-            cx.watch.cover(file);
+        match requested(
+            &mut cx.watch,
+            spec.stop_files,
+            spec.cancel_file,
+            spec.content,
+        )? {
+            Some(Request::Cancel(file)) => return Ok(Outcome::Cancelled(file)),
+            Some(Request::Stop(file)) => return Ok(Outcome::StopRequested(file)),
+            None => {}
         }
         if let Some(outcome) = check(spec, &mut locks)? {
             return Ok(outcome);
@@ -76,12 +86,6 @@ pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
 
 /// One look at every file: `Some` once the wait is over.
 fn check(spec: Spec<'_>, locks: &mut lock::Watcher) -> Result<Option<Outcome>> {
-    if let Some(cancel) = cancel_requested(spec.cancel_file, spec.content)? {
-        return Ok(Some(Outcome::Cancelled(cancel)));
-    }
-    if let Some(stop) = stop_requested(spec.stop_files)? {
-        return Ok(Some(Outcome::StopRequested(stop)));
-    }
     let mut ready = true;
     for file in spec.files {
         if let Some(failed) = failed(file)? {
@@ -104,8 +108,38 @@ fn check(spec: Spec<'_>, locks: &mut lock::Watcher) -> Result<Option<Outcome>> {
     Ok(ready.then_some(Outcome::Ready))
 }
 
+/// What the stop and cancel files ask of a step.
+#[derive(Debug)]
+pub enum Request {
+    /// The cancel file is there.
+    Cancel(PathBuf),
+    /// A stop file (or its `.err` twin) is there.
+    Stop(PathBuf),
+}
+
+/// Covers the stop and cancel files and says whether one of them asks the
+/// step to end (the cancel file first).
+pub fn requested(
+    watch: &mut Watch,
+    stop_files: &[PathBuf],
+    cancel_file: Option<&Path>,
+    content: bool,
+) -> Result<Option<Request>> {
+    for file in stop_files {
+        watch.cover(file);
+        watch.cover(&err_path(file));
+    }
+    if let Some(file) = cancel_file {
+        watch.cover(file);
+    }
+    if let Some(file) = cancel_requested(cancel_file, content)? {
+        return Ok(Some(Request::Cancel(file)));
+    }
+    Ok(stop_requested(stop_files)?.map(Request::Stop))
+}
+
 /// The first stop file that is there, as `PATH` or `PATH.err`.
-pub fn stop_requested(files: &[PathBuf]) -> Result<Option<PathBuf>> {
+fn stop_requested(files: &[PathBuf]) -> Result<Option<PathBuf>> {
     for file in files {
         if exists(file)? {
             return Ok(Some(file.clone()));
@@ -118,7 +152,7 @@ pub fn stop_requested(files: &[PathBuf]) -> Result<Option<PathBuf>> {
 }
 
 /// The cancel file, if it is there (and non-empty when `content` is asked for).
-pub fn cancel_requested(file: Option<&Path>, content: bool) -> Result<Option<PathBuf>> {
+fn cancel_requested(file: Option<&Path>, content: bool) -> Result<Option<PathBuf>> {
     let Some(file) = file else {
         return Ok(None);
     };

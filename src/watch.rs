@@ -8,10 +8,18 @@
 //! deepest existing ancestor; the watch moves down as directories appear
 //! (callers re-run `cover` after every wake-up). Callers cover first and check
 //! second, so that a file created at any moment is seen by one or the other.
+//!
+//! Only events about the names covered wake baton's main thread: when a whole
+//! chain of steps shares one directory, every marker, lock and temporary file
+//! of every step is an event for every waiter, and waking each of them for
+//! each would cost milliseconds per step. notify's thread drops the rest. A
+//! covered file that is a symlink (a downward-API item, which the kubelet
+//! updates by swapping a `..data` link) makes every event of its directory count.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
@@ -27,6 +35,9 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 pub struct Watch {
     watcher: Option<notify::RecommendedWatcher>,
     watched: HashSet<PathBuf>,
+    interest: Arc<Mutex<Interest>>,
+    /// The working directory, read once, to make covered paths absolute.
+    cwd: Option<PathBuf>,
     wake: Arc<Wake>,
     poll: bool,
 }
@@ -34,8 +45,19 @@ pub struct Watch {
 impl Watch {
     fn start(&mut self) {
         let sender = Arc::clone(&self.wake);
-        let watcher = notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
-            sender.notify_one();
+        let interest = Arc::clone(&self.interest);
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            let relevant = event.map_or(true, |event| {
+                event.need_rescan()
+                    || event.paths.is_empty()
+                    || interest
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .wants(&event.paths)
+            });
+            if relevant {
+                sender.notify_one();
+            }
         });
         match watcher {
             Ok(watcher) => self.watcher = Some(watcher),
@@ -55,7 +77,11 @@ impl Watch {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        // The name in `dir` whose events matter: the file's own, or the next
+        // directory on the way to it.
+        let mut name = file.file_name().map(OsString::from);
         while !dir.is_dir() {
+            name = dir.file_name().map(OsString::from);
             match dir.parent() {
                 Some(p) if !p.as_os_str().is_empty() => dir = p,
                 _ => {
@@ -63,6 +89,23 @@ impl Watch {
                     break;
                 }
             }
+        }
+        {
+            let mut interest = self.interest.lock().unwrap_or_else(PoisonError::into_inner);
+            // notify reports absolute paths, made as it makes them.
+            let key = if dir.is_absolute() {
+                dir.to_path_buf()
+            } else {
+                let cwd = self
+                    .cwd
+                    .get_or_insert_with(|| std::env::current_dir().unwrap_or_default());
+                cwd.join(dir)
+            };
+            let names = interest.names.entry(key).or_default();
+            match name {
+                Some(name) if !is_symlink(file) => names.insert(Some(name)),
+                _ => names.insert(None),
+            };
         }
         if self.watched.contains(dir) {
             return;
@@ -108,6 +151,31 @@ impl Watch {
             self.wake.notified().await;
         }
     }
+}
+
+/// The names whose events matter, by watched directory (`None`: every name).
+#[derive(Debug, Default)]
+struct Interest {
+    names: HashMap<PathBuf, HashSet<Option<OsString>>>,
+}
+
+impl Interest {
+    /// Whether an event about `paths` (the watched directory joined with the
+    /// name, as notify reports them) concerns a covered name.
+    fn wants(&self, paths: &[PathBuf]) -> bool {
+        paths.iter().any(|path| {
+            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+                return true;
+            };
+            self.names.get(dir).is_some_and(|names| {
+                names.contains(&None) || names.contains(&Some(name.to_os_string()))
+            })
+        })
+    }
+}
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// The name of the filesystem under `dir` if it is one known to send no (or
