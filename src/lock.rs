@@ -14,12 +14,12 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::marker::with_suffix;
+use crate::marker::{self, with_suffix};
 
 /// `POST.lock` for the marker `POST`.
 pub fn lock_path(marker: &Path) -> PathBuf {
@@ -36,24 +36,23 @@ pub struct Held {
 
 impl Held {
     /// Takes the lock for the step that writes `post`. The lock file is made
-    /// under a temporary name, locked, then renamed into place, so that no
+    /// under a temporary name (in the scratch directory, see
+    /// `marker::scratch_path`), locked, then renamed into place, so that no
     /// waiter ever sees it present but unlocked while this step lives; the
     /// rename also replaces a stale lock of an earlier attempt.
     pub fn take(post: &Path) -> Result<Self> {
         let path = lock_path(post);
-        let tmp = with_suffix(post, &format!(".lock.{}.tmp", std::process::id()));
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir)
-                .with_context(|| format!("creating directory {}", dir.display()))?;
-        }
+        let tmp = marker::scratch_path(&path)?;
         let _ = fs::remove_file(&tmp);
         let file = fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
-            .mode(0o644)
             .open(&tmp)
             .with_context(|| format!("creating {}", tmp.display()))?;
+        // Waiters running as other users open it to probe it, whatever the umask.
+        file.set_permissions(fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("setting the mode of {}", tmp.display()))?;
         file.lock()
             .with_context(|| format!("locking {}", tmp.display()))?;
         fs::rename(&tmp, &path)

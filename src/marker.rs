@@ -39,33 +39,65 @@ pub fn write_code(path: &Path, code: u8) -> Result<()> {
     write_atomic(path, format!("{code}\n").as_bytes(), 0o644)
 }
 
-/// Writes `contents` to `path` atomically (see `replace_atomic`).
+/// Writes `contents` to `path` atomically (see `replace_atomic`), with the
+/// temporary file in the hidden scratch directory (see `scratch_path`).
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
-    replace_atomic(path, mode, |file| file.write_all(contents))
+    let tmp = scratch_path(path)?;
+    replace_atomic(path, &tmp, mode, |file| file.write_all(contents))
 }
 
-/// Copies the open file `source` to `path` atomically (see `replace_atomic`).
+/// Copies the open file `source` to `path` atomically (see `replace_atomic`),
+/// with the temporary file beside it (nobody watches where baton is installed).
 pub fn copy_atomic(source: &mut fs::File, path: &Path, mode: u32) -> Result<()> {
-    replace_atomic(path, mode, |file| std::io::copy(source, file).map(drop))
+    let dir = parent_of(path);
+    fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
+    let mut name = OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(".{}.tmp", std::process::id()));
+    replace_atomic(path, &dir.join(name), mode, |file| {
+        std::io::copy(source, file).map(drop)
+    })
 }
 
-/// Fills a temporary file in the same directory as `path` (created anew, so
-/// nothing already there is followed) and renames it over `path`, which
-/// replaces a symlink rather than following it. Missing parent directories are
-/// created; on failure the temporary file is removed and `path` is untouched.
+/// The name of the scratch directory next to markers.
+pub const SCRATCH_DIR: &str = ".baton";
+
+/// A temporary name for a file that will be renamed to `path`:
+/// `DIR/.baton/NAME.PID.tmp`. Steps of a pod share marker directories, and
+/// every event in a watched directory wakes every step watching it; made in
+/// a subdirectory, a marker costs its watchers one event (the rename) instead
+/// of half a dozen. The scratch directory is world-writable and sticky, like
+/// /tmp, because the steps of a pod may run as different users. It and the
+/// marker's directory are created when missing.
+pub fn scratch_path(path: &Path) -> Result<PathBuf> {
+    let scratch = parent_of(path).join(SCRATCH_DIR);
+    if !scratch.is_dir() {
+        fs::create_dir_all(&scratch)
+            .with_context(|| format!("creating directory {}", scratch.display()))?;
+        // Whoever made it last gives it the mode; another user's chmod fails harmlessly.
+        let _ = fs::set_permissions(&scratch, fs::Permissions::from_mode(0o1777));
+    }
+    let mut name = OsString::from(path.file_name().unwrap_or_default());
+    name.push(format!(".{}.tmp", std::process::id()));
+    Ok(scratch.join(name))
+}
+
+/// Fills the temporary file `tmp` (on the same filesystem as `path`; created
+/// anew, so nothing already there is followed) and renames it over `path`,
+/// which replaces a symlink rather than following it. On failure the
+/// temporary file is removed and `path` is untouched.
 fn replace_atomic(
     path: &Path,
+    tmp: &Path,
     mode: u32,
     fill: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = parent_of(path);
-    fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
-    let tmp = temp_path(path);
+    let _ = fs::remove_file(tmp);
     let result = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(mode)
-        .open(&tmp)
+        .open(tmp)
         .with_context(|| format!("creating {}", tmp.display()))
         .and_then(|mut file| {
             // The umask must not narrow the mode: a step running as another user
@@ -75,11 +107,11 @@ fn replace_atomic(
                 .with_context(|| format!("writing {}", tmp.display()))
         })
         .and_then(|()| {
-            fs::rename(&tmp, path)
+            fs::rename(tmp, path)
                 .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
         });
     if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(tmp);
     }
     result
 }
@@ -89,13 +121,4 @@ fn parent_of(path: &Path) -> &Path {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     }
-}
-
-/// A hidden temporary name next to `path`, unique to this process.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().unwrap_or_default();
-    let mut tmp = OsString::from(".");
-    tmp.push(name);
-    tmp.push(format!(".{}.tmp", std::process::id()));
-    parent_of(path).join(tmp)
 }

@@ -40,6 +40,18 @@ fn ten_steps_started_at_once_run_in_order() {
     for i in 1..=10 {
         assert_eq!(sb.read(&format!("m/{i}")), "0\n");
     }
+    // Nothing else is left beside the markers: no lock, no temporary file;
+    // temporary files were made in the scratch directory, which is empty.
+    let mut names: Vec<String> = std::fs::read_dir(sb.path("m"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = (1..=10).map(|i| i.to_string()).collect();
+    expected.push(".baton".into());
+    expected.sort();
+    assert_eq!(names, expected);
+    assert_eq!(std::fs::read_dir(sb.path("m/.baton")).unwrap().count(), 0);
 }
 
 #[test]

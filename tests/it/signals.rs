@@ -28,7 +28,8 @@ while not os.path.exists(sys.argv[3]):
 fn every_forwarded_signal_reaches_the_command() {
     let sb = Sandbox::new();
     let log = sb.path("log");
-    let mut command = sb.baton(["--", "python3", "-c", PROBE]);
+    // Debug logging: every forwarded signal is logged, for the failure report.
+    let mut command = sb.baton(["--log-level", "debug", "--", "python3", "-c", PROBE]);
     command.arg(&log).arg(sb.path("ready")).arg(sb.path("stop"));
     let run = sb.start(command);
     wait_for("the probe to install its handlers", || sb.exists("ready"));
