@@ -9,8 +9,8 @@
 //! The waiter learns of the death without polling: the holder opened the lock
 //! file for writing, so the kernel's final close of it (at the holder's death)
 //! is an inotify `IN_CLOSE_WRITE` event in the watched directory. The waiter keeps
-//! its own descriptor open across checks, because every open of a watched file
-//! is itself an event. See docs/how-baton-works.md for the cases.
+//! its own descriptor open across checks (read-only: its close is no such
+//! event). See docs/how-baton-works.md for the cases.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -98,7 +98,7 @@ impl Watcher {
             Some(i) if same(&self.open[i].1) => i,
             found => {
                 // New, or replaced by a restarted step: (re)open it read-only,
-                // whose close makes no event that notify reports.
+                // whose close is no IN_CLOSE_WRITE for any watcher.
                 let file = match fs::File::open(&path) {
                     Ok(file) => file,
                     Err(err) if err.kind() == ErrorKind::NotFound => return Ok(false),

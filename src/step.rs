@@ -549,7 +549,7 @@ async fn pause(delay: Duration, step: &Step, cx: &mut Listeners) -> Result<Pause
                 signal => tracing::debug!(%signal, "between attempts: signal dropped"),
             },
             () = tokio::time::sleep_until(until) => return Ok(Pause::Elapsed),
-            () = cx.watch.changed() => {}
+            changed = cx.watch.changed() => changed?,
         }
     }
 }

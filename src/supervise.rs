@@ -174,7 +174,7 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners) -> Result<En
                 killed = true;
                 child::signal_group(group, Signal::SIGKILL);
             }
-            () = cx.watch.changed(), if watching => {}
+            changed = cx.watch.changed(), if watching => changed?,
         }
     }
 }

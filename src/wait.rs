@@ -79,7 +79,7 @@ pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
                     tracing::debug!(%signal, "no command yet: signal dropped");
                 }
             }
-            () = cx.watch.changed() => {}
+            changed = cx.watch.changed() => changed?,
         }
     }
 }

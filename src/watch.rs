@@ -1,76 +1,102 @@
 //! Watching files appear, for everything baton waits on: wait files, stop
-//! files, a predecessor's lock. inotify through `notify`, with a polling
-//! fallback: where inotify cannot be used (limits exhausted, or a filesystem
-//! that sends no events, such as NFS or FUSE) baton polls every 100 ms and
-//! says so once.
+//! files, a predecessor's lock. inotify, read on baton's own thread through
+//! the async loop, with a polling fallback: where inotify cannot be used
+//! (limits exhausted, or a filesystem that sends no events, such as NFS or
+//! FUSE) baton polls every 100 ms and says so once.
 //!
 //! A path whose directory does not exist yet is covered by watching its
 //! deepest existing ancestor; the watch moves down as directories appear
 //! (callers re-run `cover` after every wake-up). Callers cover first and check
 //! second, so that a file created at any moment is seen by one or the other.
 //!
-//! Only events about the names covered wake baton's main thread: when a whole
-//! chain of steps shares one directory, every marker, lock and temporary file
-//! of every step is an event for every waiter, and waking each of them for
-//! each would cost milliseconds per step. notify's thread drops the rest. A
-//! covered file that is a symlink (a downward-API item, which the kubelet
-//! updates by swapping a `..data` link) makes every event of its directory count.
+//! Why inotify directly and not the `notify` crate (which the first version
+//! used): the steps of a pod share marker directories, so every event there
+//! reaches every waiter. notify watches with a fixed mask that includes
+//! `IN_OPEN`, `IN_MODIFY` and `IN_ATTRIB`, and hands every event to a thread of its
+//! own, so each write or open of any file woke a thread in every waiting
+//! baton; along a chain of 100 steps that cost milliseconds per step. Here the
+//! mask holds only what can change a check (a name created, renamed in or
+//! deleted, a file closed after writing, the directory itself going), events
+//! about names nobody covered are dropped without a wake-up, and there is no
+//! second thread.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
-use tokio::sync::Notify as Wake;
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest as Readiness;
 
 /// How often files are checked when inotify cannot be used.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// A set of inotify watches, or the polling fallback. The inotify instance (and
-/// notify's thread) is made on the first `cover`, so a step with nothing to
-/// watch pays nothing.
+/// The events that can change the outcome of a check.
+fn mask() -> AddWatchFlags {
+    AddWatchFlags::IN_CREATE
+        | AddWatchFlags::IN_MOVED_TO
+        | AddWatchFlags::IN_MOVED_FROM
+        | AddWatchFlags::IN_DELETE
+        | AddWatchFlags::IN_CLOSE_WRITE
+        | AddWatchFlags::IN_DELETE_SELF
+        | AddWatchFlags::IN_MOVE_SELF
+        | AddWatchFlags::IN_ONLYDIR
+}
+
+/// An inotify instance, for tokio (which wants `AsRawFd`).
+#[derive(Debug)]
+struct Fd(Inotify);
+
+impl AsRawFd for Fd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+/// A set of inotify watches, or the polling fallback. The inotify instance is
+/// made on the first `cover`, so a step with nothing to watch pays nothing.
 #[derive(Debug, Default)]
 pub struct Watch {
-    watcher: Option<notify::RecommendedWatcher>,
+    inotify: Option<AsyncFd<Fd>>,
+    /// Watched directories, by watch descriptor and by path.
+    dirs: HashMap<WatchDescriptor, PathBuf>,
     watched: HashSet<PathBuf>,
-    interest: Arc<Mutex<Interest>>,
-    /// The working directory, read once, to make covered paths absolute.
-    cwd: Option<PathBuf>,
-    wake: Arc<Wake>,
+    /// The names whose events matter, by watched directory (`None`: every name).
+    names: HashMap<PathBuf, HashSet<Option<OsString>>>,
+    /// Something changed while covering: look again without waiting.
+    again: bool,
     poll: bool,
 }
 
 impl Watch {
     fn start(&mut self) {
-        let sender = Arc::clone(&self.wake);
-        let interest = Arc::clone(&self.interest);
-        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            let relevant = event.map_or(true, |event| {
-                event.need_rescan()
-                    || event.paths.is_empty()
-                    || interest
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .wants(&event.paths)
+        let made = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
+            .map_err(anyhow::Error::from)
+            .and_then(|inotify| {
+                // SAFETY: `Fd` owns the inotify descriptor, which stays open and the
+                // same for as long as the AsyncFd (its only owner) lives.
+                unsafe { AsyncFd::register_with_interest(Fd(inotify), Readiness::READABLE) }
+                    .map_err(|err| anyhow::Error::from(err.into_parts().1))
             });
-            if relevant {
-                sender.notify_one();
-            }
-        });
-        match watcher {
-            Ok(watcher) => self.watcher = Some(watcher),
-            Err(err) => self.fall_back(&err.to_string()),
+        match made {
+            Ok(fd) => self.inotify = Some(fd),
+            Err(err) => self.fall_back(&format!("inotify_init: {err}")),
         }
     }
 
-    /// Watches the directory of `file`, or its deepest existing ancestor.
+    /// Watches the directory of `file`, or its deepest existing ancestor, and
+    /// notes which name in it matters. A covered file that is a symlink (a
+    /// downward-API item, which the kubelet updates by swapping a `..data`
+    /// link) makes every event of its directory count.
     pub fn cover(&mut self, file: &Path) {
-        if self.watcher.is_none() && !self.poll {
+        if self.inotify.is_none() && !self.poll {
             self.start();
         }
-        let Some(watcher) = self.watcher.as_mut() else {
+        let Some(inotify) = &self.inotify else {
             return;
         };
         let mut dir = match file.parent() {
@@ -90,42 +116,27 @@ impl Watch {
                 }
             }
         }
-        {
-            let mut interest = self.interest.lock().unwrap_or_else(PoisonError::into_inner);
-            // notify reports absolute paths, made as it makes them.
-            let key = if dir.is_absolute() {
-                dir.to_path_buf()
-            } else {
-                let cwd = self
-                    .cwd
-                    .get_or_insert_with(|| std::env::current_dir().unwrap_or_default());
-                cwd.join(dir)
-            };
-            let names = interest.names.entry(key).or_default();
-            match name {
-                Some(name) if !is_symlink(file) => names.insert(Some(name)),
-                _ => names.insert(None),
-            };
-        }
+        let names = self.names.entry(dir.to_path_buf()).or_default();
+        match name {
+            Some(name) if !is_symlink(file) => names.insert(Some(name)),
+            _ => names.insert(None),
+        };
         if self.watched.contains(dir) {
             return;
         }
-        let result = watcher.watch(dir, RecursiveMode::NonRecursive);
-        match result {
-            Ok(()) => {
+        match inotify.get_ref().0.add_watch(dir, mask()) {
+            Ok(wd) => {
                 if let Some(kind) = eventless_filesystem(dir) {
                     self.fall_back(&format!(
                         "{} is on {kind}, which sends no inotify events",
                         dir.display()
                     ));
                 }
+                self.dirs.insert(wd, dir.to_path_buf());
                 self.watched.insert(dir.to_path_buf());
             }
-            // The directory vanished between the check and the watch: the next round retries.
-            Err(notify::Error {
-                kind: notify::ErrorKind::PathNotFound,
-                ..
-            }) => self.wake.notify_one(),
+            // The directory went between the check and the watch: look again.
+            Err(Errno::ENOENT | Errno::ENOTDIR) => self.again = true,
             Err(err) => self.fall_back(&format!("watching {}: {err}", dir.display())),
         }
     }
@@ -137,40 +148,67 @@ impl Watch {
         self.poll = true;
     }
 
-    /// Resolves when something may have changed (never, if nothing is watched).
-    pub async fn changed(&self) {
-        if self.watcher.is_none() && !self.poll {
-            return std::future::pending().await;
+    /// Resolves when something covered may have changed (never, if nothing
+    /// is watched); every 100 ms when polling.
+    pub async fn changed(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.again) {
+            return Ok(());
         }
         if self.poll {
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(POLL_INTERVAL) => {}
-            }
-        } else {
-            self.wake.notified().await;
+            tokio::time::sleep(POLL_INTERVAL).await;
+            return Ok(());
         }
-    }
-}
-
-/// The names whose events matter, by watched directory (`None`: every name).
-#[derive(Debug, Default)]
-struct Interest {
-    names: HashMap<PathBuf, HashSet<Option<OsString>>>,
-}
-
-impl Interest {
-    /// Whether an event about `paths` (the watched directory joined with the
-    /// name, as notify reports them) concerns a covered name.
-    fn wants(&self, paths: &[PathBuf]) -> bool {
-        paths.iter().any(|path| {
-            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-                return true;
+        let Some(inotify) = &self.inotify else {
+            return std::future::pending().await;
+        };
+        loop {
+            let mut guard = inotify.readable().await.context("polling inotify")?;
+            let events = match guard.get_inner().0.read_events() {
+                Ok(events) => events,
+                Err(Errno::EAGAIN) => {
+                    guard.clear_ready();
+                    continue;
+                }
+                Err(err) => {
+                    return Err(std::io::Error::from(err)).context("reading inotify events")
+                }
             };
-            self.names.get(dir).is_some_and(|names| {
-                names.contains(&None) || names.contains(&Some(name.to_os_string()))
-            })
-        })
+            let mut relevant = false;
+            for event in events {
+                if event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
+                    relevant = true;
+                    continue;
+                }
+                let Some(dir) = self.dirs.get(&event.wd) else {
+                    continue;
+                };
+                if event.mask.intersects(
+                    AddWatchFlags::IN_IGNORED
+                        | AddWatchFlags::IN_DELETE_SELF
+                        | AddWatchFlags::IN_MOVE_SELF,
+                ) {
+                    // The directory itself went: cover it anew on the next round.
+                    let dir = dir.clone();
+                    if event.mask.contains(AddWatchFlags::IN_IGNORED) {
+                        self.dirs.remove(&event.wd);
+                    }
+                    self.watched.remove(&dir);
+                    relevant = true;
+                    continue;
+                }
+                let names = self.names.get(dir);
+                relevant |= names.is_some_and(|names| {
+                    names.contains(&None)
+                        || event
+                            .name
+                            .as_ref()
+                            .is_some_and(|n| names.contains(&Some(n.clone())))
+                });
+            }
+            if relevant {
+                return Ok(());
+            }
+        }
     }
 }
 

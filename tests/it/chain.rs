@@ -90,8 +90,7 @@ fn a_step_waits_until_the_marker_appears() {
     let sb = Sandbox::new();
     let mut run = sb.start(sb.baton(["--wait-file", "deep/er/prev", "--", "touch", "ran"]));
     wait_for("baton to start waiting", || {
-        std::fs::read_to_string(format!("/proc/{}/status", run.pid()))
-            .is_ok_and(|s| s.contains("Threads:\t2"))
+        crate::harness::is_watching(u64::try_from(run.pid()).unwrap())
     });
     assert!(
         !run.has_exited() && !sb.exists("ran"),

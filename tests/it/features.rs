@@ -279,7 +279,7 @@ fn cancel_while_running_stops_the_whole_group() {
         "-c",
         "echo $$ > pgid; sleep 1000 & while :; do sleep 0.02; done",
     ]));
-    wait_for("the command to start", || sb.exists("pgid"));
+    sb.wait_line("pgid");
     fs::write(sb.path("cancel"), "").unwrap();
     run.finish().expect_code(123);
     let pgid: i32 = sb.read("pgid").trim().parse().unwrap();

@@ -85,6 +85,15 @@ impl Sandbox {
     pub fn exists(&self, name: &str) -> bool {
         self.path(name).exists()
     }
+
+    /// Waits until the file holds a whole line (a shell's `echo x > f` creates
+    /// the file before it writes), then returns the file.
+    pub fn wait_line(&self, name: &str) -> String {
+        wait_for(&format!("a line in {name}"), || {
+            fs::read_to_string(self.path(name)).is_ok_and(|t| t.ends_with('\n'))
+        });
+        self.read(name)
+    }
 }
 
 /// A stream read to its end by a thread of its own, so that a grandchild
@@ -283,4 +292,14 @@ pub fn wait_until_blocking(pid: i32, signal: nix::sys::signal::Signal) {
                 .is_some_and(|mask| mask & bit != 0)
         })
     });
+}
+
+/// Whether process `pid` has an inotify watch set (a line `inotify wd:` in the
+/// fdinfo of one of its descriptors): baton is waiting, its watch in place.
+pub fn is_watching(pid: u64) -> bool {
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return false;
+    };
+    fds.flatten()
+        .any(|fd| fs::read_to_string(fd.path()).is_ok_and(|info| info.contains("inotify wd:")))
 }

@@ -163,21 +163,6 @@ impl ContainerResult {
         self.log.iter().map(|(_, l)| l.as_str()).collect()
     }
 
-    /// When the first line containing `needle` arrived.
-    pub fn when(&self, needle: &str) -> Duration {
-        self.log
-            .iter()
-            .find(|(_, l)| l.contains(needle))
-            .unwrap_or_else(|| {
-                panic!(
-                    "{}: no line with {needle:?} in {:?}",
-                    self.name,
-                    self.lines()
-                )
-            })
-            .0
-    }
-
     /// The termination message as (key, value) pairs.
     pub fn termination(&self) -> Vec<(String, String)> {
         let value: Value = serde_json::from_str(&self.termination_message).unwrap_or_else(|e| {
@@ -212,9 +197,22 @@ impl ContainerResult {
 pub struct PodResult {
     pub init: Vec<ContainerResult>,
     pub containers: Vec<ContainerResult>,
+    /// The pod's host directory (volumes), kept until the result is dropped.
+    dir: tempfile::TempDir,
 }
 
 impl PodResult {
+    /// When the file `name` in volume `volume` was last written, in the form
+    /// of `StartedAt` (RFC 3339, UTC, milliseconds): one clock for both, so
+    /// the two compare as strings.
+    pub fn written_at(&self, volume: &str, name: &str) -> String {
+        let path = self.dir.path().join("volumes").join(volume).join(name);
+        let modified = fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.dump()));
+        baton::timestamp::rfc3339_millis(modified)
+    }
+
     pub fn container(&self, name: &str) -> &ContainerResult {
         self.containers
             .iter()
@@ -686,16 +684,10 @@ impl RunningPod {
                 return false;
             };
             let state: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-            state["pid"].as_u64().is_some_and(|pid| {
-                fs::read_to_string(format!("/proc/{pid}/status"))
-                    .is_ok_and(|s| s.contains("Threads:\t2"))
-            })
+            state["pid"]
+                .as_u64()
+                .is_some_and(crate::harness::is_watching)
         });
-    }
-
-    /// Time since the pod started.
-    pub fn elapsed(&self) -> Duration {
-        self.epoch.elapsed()
     }
 
     /// Sets an annotation and rewrites every downward-API volume, as the
@@ -745,17 +737,23 @@ impl RunningPod {
             .iter_mut()
             .map(|c| c.wait(self.epoch, Instant::now()))
             .collect();
+        // The containers are deleted before their volumes go.
+        drop(std::mem::take(&mut self.containers));
         PodResult {
             init: std::mem::take(&mut self.init),
             containers,
+            dir: self.pod.dir,
         }
     }
 
     fn dump_partial(&self) -> String {
-        PodResult {
-            init: self.init.clone(),
-            containers: Vec::new(),
+        let mut out = String::new();
+        for c in &self.init {
+            let _ = writeln!(out, "--- {} (exit {})", c.name, c.exit_code);
+            for (t, line) in &c.log {
+                let _ = writeln!(out, "  {t:>10.3?} {line}");
+            }
         }
-        .dump()
+        out
     }
 }

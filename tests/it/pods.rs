@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::harness::skip;
-use crate::kubelet::{unavailable, Pod, PodResult};
+use crate::kubelet::{unavailable, ContainerResult, Pod, PodResult};
 
 /// Runs an example's pod to the end, or says why it cannot run here.
 fn run(example: &str) -> Option<PodResult> {
@@ -12,6 +12,13 @@ fn run(example: &str) -> Option<PodResult> {
         return None;
     }
     Some(Pod::from_example(example).start().wait())
+}
+
+/// When baton started the container's command (its termination message).
+fn started(container: &ContainerResult) -> String {
+    container
+        .termination_value("StartedAt")
+        .unwrap_or_else(|| panic!("{}: no StartedAt", container.name))
 }
 
 fn expect_codes(pod: &PodResult, codes: &[(&str, i32)]) {
@@ -55,8 +62,18 @@ fn sequential_job_runs_its_steps_in_order_as_non_root() {
         "{}",
         pod.dump()
     );
-    assert!(one.when("step 1") < two.when("step 2"), "{}", pod.dump());
-    assert!(two.when("step 2") < three.when("hello"), "{}", pod.dump());
+    // Each step started only after the marker of the one before was written.
+    assert!(
+        pod.written_at("markers", "1") <= started(two),
+        "{}",
+        pod.dump()
+    );
+    assert!(
+        pod.written_at("markers", "2") <= started(three),
+        "{}",
+        pod.dump()
+    );
+    assert!(started(one) < started(two) && started(two) < started(three));
     for step in [one, two, three] {
         assert_eq!(
             step.termination_value("ExitCode").as_deref(),
@@ -82,7 +99,7 @@ fn sidecar_ready_starts_the_app_after_the_config_and_completes() {
         pod.dump()
     );
     assert!(
-        sidecar.when("configuration written") < app.when("app: using"),
+        pod.written_at("markers", "config.ready") <= started(app),
         "{}",
         pod.dump()
     );
@@ -97,11 +114,9 @@ fn sidecar_ready_starts_the_app_after_the_config_and_completes() {
         "{}",
         pod.dump()
     );
-    assert!(
-        app.when("app: using") < sidecar.when("sidecar: stopping"),
-        "{}",
-        pod.dump()
-    );
+    // The sidecar was stopped by the app's marker: it exists, and the sidecar
+    // ended with reason Stopped after its trap saw the SIGTERM.
+    assert!(!pod.written_at("markers", "app").is_empty());
 }
 
 #[test]
@@ -168,18 +183,22 @@ fn tekton_style_steps_wait_for_the_ready_annotation() {
     let mut pod = Pod::from_example("tekton-style.yaml").start();
     pod.wait_watching("step-build");
     pod.wait_watching("step-publish");
-    let annotated = pod.elapsed();
+    let annotated = baton::timestamp::rfc3339_millis(std::time::SystemTime::now());
     pod.set_annotation("tekton.dev/ready", "READY");
     let pod = pod.wait();
     expect_codes(&pod, &[("step-build", 0), ("step-publish", 0)]);
     let (build, publish) = (pod.container("step-build"), pod.container("step-publish"));
     assert!(
-        build.when("build: compiling") > annotated,
+        started(build) >= annotated,
         "ran before the annotation\n{}",
         pod.dump()
     );
     assert_eq!(publish.lines(), ["publish: artifact-1"], "{}", pod.dump());
-    assert!(build.when("build") < publish.when("publish"));
+    assert!(
+        pod.written_at("tekton-internal-run-0", "out") <= started(publish),
+        "{}",
+        pod.dump()
+    );
     assert_eq!(
         build.termination_value("ExitCode").as_deref(),
         Some("0"),
@@ -236,5 +255,9 @@ fn cronjob_pod_template_runs_its_two_steps() {
         "{}",
         pod.dump()
     );
-    assert!(pod.container("backup").when("backup") < pod.container("verify").when("verify"));
+    assert!(
+        pod.written_at("markers", "backup") <= started(pod.container("verify")),
+        "{}",
+        pod.dump()
+    );
 }

@@ -11,8 +11,7 @@ use crate::harness::{group_exists, wait_for, Running, Sandbox};
 fn wait_watching(run: &Running) {
     let pid = run.pid();
     wait_for("baton to watch", || {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .is_ok_and(|s| s.contains("Threads:\t2"))
+        crate::harness::is_watching(u64::try_from(pid).unwrap())
     });
 }
 
@@ -49,7 +48,7 @@ fn a_killed_step_fails_its_successor_within_a_second_and_the_rest_skip() {
         "touch",
         "c-ran",
     ]));
-    wait_for("step a to run", || sb.exists("a.pgid"));
+    sb.wait_line("a.pgid");
     assert!(sb.exists("m/a.lock"));
     wait_watching(&b);
     let killed = Instant::now();
@@ -99,7 +98,7 @@ fn after_a_lost_predecessor_restarts_the_chain_converges() {
         "-c",
         "echo b >> log",
     ]));
-    wait_for("step a to run", || sb.exists("a.pgid"));
+    sb.wait_line("a.pgid");
     wait_watching(&b);
     a.signal(Signal::SIGKILL);
     b.finish().expect_code(1);
@@ -128,7 +127,7 @@ fn after_a_lost_predecessor_restarts_the_chain_converges() {
         "-c",
         "echo $$ > a.pgid; while [ ! -e go ]; do sleep 0.02; done; echo a >> log",
     ]));
-    wait_for("step a to run again", || sb.exists("a.pgid"));
+    sb.wait_line("a.pgid");
     let b = sb.start(sb.baton([
         "--wait-file",
         "m/a",

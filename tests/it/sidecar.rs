@@ -290,7 +290,7 @@ fn a_sidecar_ignoring_sigterm_is_killed_after_the_grace_period() {
             "trap '' TERM; echo $$ > pgid; while :; do sleep 0.05; done",
         ]);
         let run = sb.start(sb.baton(args));
-        wait_for("the sidecar to start", || sb.exists("pgid"));
+        sb.wait_line("pgid");
         std::fs::write(sb.path("stop"), "").unwrap();
         let started = std::time::Instant::now();
         run.finish().expect_code(code);

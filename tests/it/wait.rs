@@ -7,8 +7,7 @@ use crate::harness::{is_root, skip, wait_for, Sandbox, BATON};
 /// Waits until baton's notify thread exists, i.e. the watch is set.
 fn wait_watching(pid: i32) {
     wait_for("baton to watch", || {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .is_ok_and(|s| s.contains("Threads:\t2"))
+        crate::harness::is_watching(u64::try_from(pid).unwrap())
     });
 }
 
