@@ -935,7 +935,8 @@ def main():
         "Written by `scripts/bench`" + (" --quick" if args.quick else "")
         + "; how each figure is measured: [bench/README.md](../bench/README.md). "
         "Release build of the static binary (`scripts/build-static`). Median, minimum and maximum "
-        "over repeated runs; peers measured in the same run.",
+        "over repeated runs; peers measured in the same run. Why the missed targets are missed, "
+        "what was cut and what is left: [docs/performance.md](performance.md).",
         "",
         md_table(["machine", ""], header),
         "",
