@@ -232,22 +232,50 @@ pub fn parse_from(args: impl IntoIterator<Item = OsString>) -> Cli {
     let mut command = Cli::command();
     command.build();
     let args = normalize(&command, args.into_iter().collect());
+    let post_file = post_file_of(&args);
     let result = command
         .try_get_matches_from_mut(args)
         .and_then(|mut matches| Cli::from_arg_matches_mut(&mut matches));
     let cli = match result {
         Ok(cli) => cli,
-        Err(err) => err.format(&mut command).exit(),
+        Err(err) => usage_error(post_file.as_deref(), &err.format(&mut command)),
     };
     if cli.sub.is_none() && cli.step.argv(Vec::new()).is_empty() && cli.command.is_empty() {
-        command
-            .error(
-                clap::error::ErrorKind::MissingRequiredArgument,
-                "no command given: put it after `--` (or use --entrypoint)",
-            )
-            .exit();
+        let err = command.error(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "no command given: put it after `--` (or use --entrypoint)",
+        );
+        usage_error(post_file.as_deref(), &err);
     }
     cli
+}
+
+/// Exits with clap's message. For a usage error (not --help or --version),
+/// first leaves the verdict `POST.err` if the post file can be made out, so
+/// that a misconfigured step does not leave the steps after it waiting.
+fn usage_error(post_file: Option<&std::path::Path>, err: &clap::Error) -> ! {
+    if err.use_stderr() {
+        if let Some(post) = post_file {
+            if let Err(also) = crate::marker::write_verdict(post, crate::exit_code::USAGE) {
+                eprintln!("baton: {also:#}");
+            }
+        }
+    }
+    err.exit()
+}
+
+/// The value of `--post-file` among GNU-style words, if any, before `--`.
+fn post_file_of(args: &[OsString]) -> Option<PathBuf> {
+    let mut words = args.iter().skip(1).take_while(|w| *w != "--");
+    while let Some(word) = words.next() {
+        if word == "--post-file" {
+            return words.next().map(PathBuf::from);
+        }
+        if let Some(value) = word.to_str().and_then(|w| w.strip_prefix("--post-file=")) {
+            return Some(PathBuf::from(value));
+        }
+    }
+    None
 }
 
 /// Rewrites Go-style options (`-wait_file`, `-wait_file=x`) to GNU style

@@ -97,8 +97,9 @@ impl Capture {
     /// writers are gone), or `limit` has passed (a process outside the
     /// command's group may hold a pipe open).
     pub async fn finish(self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
         for done in self.done {
-            if tokio::time::timeout(limit, done).await.is_err() {
+            if tokio::time::timeout_at(deadline, done).await.is_err() {
                 tracing::warn!("output still open after {limit:?}; not waiting for the rest of it");
             }
         }

@@ -161,10 +161,16 @@ pub fn run(step: &Step) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let held = match prepare(step) {
+    // The lock first, held until the verdict is written whatever happens next.
+    let held = match reap::become_subreaper()
+        .and_then(|()| step.post_file.as_deref().map(lock::Held::take).transpose())
+    {
         Ok(held) => held,
         Err(err) => return fail(step, err),
     };
+    if let Err(err) = clear_stale(step) {
+        return fail(step, err);
+    }
     let report = (|| {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
@@ -176,6 +182,7 @@ pub fn run(step: &Step) -> Result<ExitCode> {
                 signals: Signals::register(blocked)?,
                 reaper: Reaper::default(),
                 watch: Watch::default(),
+                locks: lock::Watcher::default(),
             };
             let outcome = wait::wait(
                 wait::Spec {
@@ -262,27 +269,26 @@ fn fail(step: &Step, err: anyhow::Error) -> Result<ExitCode> {
     Err(err)
 }
 
-/// Before waiting: take the step's lock, then clear what an earlier attempt
-/// of this step left (its failure marker, a ready file), and become the
-/// reaper of orphans.
-fn prepare(step: &Step) -> Result<Option<lock::Held>> {
-    reap::become_subreaper()?;
-    let held = step
-        .post_file
-        .as_deref()
-        .map(lock::Held::take)
-        .transpose()?;
+/// Before waiting, with the step's lock held: clears what an earlier attempt
+/// of this step left (its failure marker, a ready file).
+fn clear_stale(step: &Step) -> Result<()> {
     if let Some(post) = &step.post_file {
         if step.rerun {
             remove_stale(post)?;
         }
         remove_stale(&err_path(post))?;
     }
+    clear_ready(step)
+}
+
+/// Removes the ready file and its failure twin (before each attempt: a new
+/// run of the command must earn its readiness again).
+fn clear_ready(step: &Step) -> Result<()> {
     if let Some(ready) = &step.ready_file {
         remove_stale(ready)?;
         remove_stale(&err_path(ready))?;
     }
-    Ok(held)
+    Ok(())
 }
 
 fn remove_stale(path: &Path) -> Result<()> {
@@ -312,6 +318,10 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
         {
             first_error.get_or_insert(err);
         }
+    }
+    if first_error.is_some() {
+        // The verdict must agree with the exit code baton is about to give.
+        report.code = exit_code::INTERNAL;
     }
     if let Some(post) = &step.post_file {
         if let Err(err) = marker::write_verdict(post, report.code) {
@@ -451,7 +461,14 @@ async fn attempt_once(
     };
     cx.reaper.follow(group);
     tracing::debug!(pid = group.as_raw(), "command started");
-    let ended = supervise::supervise(group, step, cx).await?;
+    let ended = match supervise::supervise(group, step, cx).await {
+        Ok(ended) => ended,
+        Err(err) => {
+            // Never leave the command running behind a verdict.
+            child::signal_group(group, Signal::SIGKILL);
+            return Err(err);
+        }
+    };
     capture.finish(step.grace).await;
     let report = verdict(step, &ended);
     let retryable = report.code != 0 && !ended.interrupted();
@@ -530,6 +547,7 @@ async fn pause(delay: Duration, step: &Step, cx: &mut Listeners) -> Result<Pause
         let content = step.wait_content;
         match wait::requested(
             &mut cx.watch,
+            &mut cx.locks,
             &step.stop_files,
             step.cancel_file.as_deref(),
             content,

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use crate::child;
 use crate::exit_code::{self, ChildExit};
+use crate::lock;
 use crate::marker::{self, err_path};
 use crate::ready;
 use crate::reap::Reaper;
@@ -20,12 +21,19 @@ use crate::step::Step;
 use crate::wait::{self, Request};
 use crate::watch::Watch;
 
+/// How often the group is looked at once the command has exited.
+const LEFTOVER_CHECK: Duration = Duration::from_millis(100);
+/// How long after SIGKILL a group that will not empty is waited for, at least.
+const LEFTOVER_LIMIT: Duration = Duration::from_secs(1);
+
 /// What a running step listens to.
 #[derive(Debug)]
 pub struct Listeners {
     pub signals: Signals,
     pub reaper: Reaper,
     pub watch: Watch,
+    /// Predecessors' locks (wait files, stop files).
+    pub locks: lock::Watcher,
 }
 
 /// Why baton itself stopped the command (the first reason counts).
@@ -116,6 +124,17 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners) -> Result<En
                 ended.exit = status;
                 return Ok(ended);
             }
+            if killed
+                && kill_at.is_some_and(|at| Instant::now() >= at + LEFTOVER_LIMIT.max(step.grace))
+            {
+                // A zombie whose parent (outside the group) never reaps it keeps
+                // the group alive for ever: give up on it rather than hang.
+                tracing::warn!(
+                    "process group {group} still not empty after SIGKILL; not waiting for it"
+                );
+                ended.exit = status;
+                return Ok(ended);
+            }
             stop(
                 "the command exited; what is left of its group",
                 &mut kill_at,
@@ -123,12 +142,19 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners) -> Result<En
         }
         if watching && exit.is_none() && ended.cause.is_none() {
             let content = step.wait_content;
-            match wait::requested(
+            let asked = wait::requested(
                 &mut cx.watch,
+                &mut cx.locks,
                 &step.stop_files,
                 step.cancel_file.as_deref(),
                 content,
-            )? {
+            )
+            .unwrap_or_else(|err| {
+                // A stop file that cannot be looked at is no reason to abandon the command.
+                tracing::warn!("{err:#}");
+                None
+            });
+            match asked {
                 Some(Request::Cancel(file)) => {
                     let why = format!("cancel file {} present", file.display());
                     stop_for(Cause::Cancel, &why, &mut ended, &mut kill_at);
@@ -169,6 +195,10 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners) -> Result<En
             () = sleep_until(deadline), if deadline.is_some() && exit.is_none() && ended.cause.is_none() => {
                 stop_for(Cause::Timeout, "timeout expired", &mut ended, &mut kill_at);
             }
+            // Once the command has exited, look at its group now and then as
+            // well: a leftover reaped by a parent outside the group, or a zombie,
+            // sends baton no SIGCHLD.
+            () = tokio::time::sleep(LEFTOVER_CHECK), if exit.is_some() => {}
             () = sleep_until(kill_at), if kill_at.is_some() && !killed => {
                 tracing::info!("grace period over; killing the process group");
                 killed = true;

@@ -47,7 +47,6 @@ pub struct Spec<'a> {
 
 /// Waits until `spec` is met or the wait ends otherwise (see `Outcome`).
 pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
-    let mut locks = lock::Watcher::default();
     loop {
         for file in spec.files {
             cx.watch.cover(file);
@@ -56,6 +55,7 @@ pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
         }
         match requested(
             &mut cx.watch,
+            &mut cx.locks,
             spec.stop_files,
             spec.cancel_file,
             spec.content,
@@ -64,7 +64,7 @@ pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
             Some(Request::Stop(file)) => return Ok(Outcome::StopRequested(file)),
             None => {}
         }
-        if let Some(outcome) = check(spec, &mut locks)? {
+        if let Some(outcome) = check(spec, &mut cx.locks)? {
             return Ok(outcome);
         }
         tokio::select! {
@@ -121,6 +121,7 @@ pub enum Request {
 /// step to end (the cancel file first).
 pub fn requested(
     watch: &mut Watch,
+    locks: &mut lock::Watcher,
     stop_files: &[PathBuf],
     cancel_file: Option<&Path>,
     content: bool,
@@ -128,6 +129,7 @@ pub fn requested(
     for file in stop_files {
         watch.cover(file);
         watch.cover(&err_path(file));
+        watch.cover(&lock::lock_path(file));
     }
     if let Some(file) = cancel_file {
         watch.cover(file);
@@ -135,17 +137,22 @@ pub fn requested(
     if let Some(file) = cancel_requested(cancel_file, content)? {
         return Ok(Some(Request::Cancel(file)));
     }
-    Ok(stop_requested(stop_files)?.map(Request::Stop))
+    Ok(stop_requested(stop_files, locks)?.map(Request::Stop))
 }
 
-/// The first stop file that is there, as `PATH` or `PATH.err`.
-fn stop_requested(files: &[PathBuf]) -> Result<Option<PathBuf>> {
+/// The first stop file that is there, as `PATH` or `PATH.err`, or whose
+/// writer died without writing either (its lock is free): the step it waits
+/// for will never end otherwise, and a sidecar must not outlive its Job.
+fn stop_requested(files: &[PathBuf], locks: &mut lock::Watcher) -> Result<Option<PathBuf>> {
     for file in files {
         if exists(file)? {
             return Ok(Some(file.clone()));
         }
         if let Some(failed) = failed(file)? {
             return Ok(Some(failed));
+        }
+        if locks.holder_lost(file)? && !exists(file)? && failed(file)?.is_none() {
+            return Ok(Some(lock::lock_path(file)));
         }
     }
     Ok(None)

@@ -62,8 +62,9 @@ impl AsRawFd for Fd {
 #[derive(Debug, Default)]
 pub struct Watch {
     inotify: Option<AsyncFd<Fd>>,
-    /// Watched directories, by watch descriptor and by path.
-    dirs: HashMap<WatchDescriptor, PathBuf>,
+    /// Watched directories, by watch descriptor (every spelling that reached
+    /// the same directory: inotify gives one descriptor per inode) and by path.
+    dirs: HashMap<WatchDescriptor, Vec<PathBuf>>,
     watched: HashSet<PathBuf>,
     /// The names whose events matter, by watched directory (`None`: every name).
     names: HashMap<PathBuf, HashSet<Option<OsString>>>,
@@ -132,7 +133,7 @@ impl Watch {
                         dir.display()
                     ));
                 }
-                self.dirs.insert(wd, dir.to_path_buf());
+                self.dirs.entry(wd).or_default().push(dir.to_path_buf());
                 self.watched.insert(dir.to_path_buf());
             }
             // The directory went between the check and the watch: look again.
@@ -179,7 +180,7 @@ impl Watch {
                     relevant = true;
                     continue;
                 }
-                let Some(dir) = self.dirs.get(&event.wd) else {
+                let Some(spellings) = self.dirs.get(&event.wd) else {
                     continue;
                 };
                 if event.mask.intersects(
@@ -188,21 +189,23 @@ impl Watch {
                         | AddWatchFlags::IN_MOVE_SELF,
                 ) {
                     // The directory itself went: cover it anew on the next round.
-                    let dir = dir.clone();
+                    for dir in spellings {
+                        self.watched.remove(dir);
+                    }
                     if event.mask.contains(AddWatchFlags::IN_IGNORED) {
                         self.dirs.remove(&event.wd);
                     }
-                    self.watched.remove(&dir);
                     relevant = true;
                     continue;
                 }
-                let names = self.names.get(dir);
-                relevant |= names.is_some_and(|names| {
-                    names.contains(&None)
-                        || event
-                            .name
-                            .as_ref()
-                            .is_some_and(|n| names.contains(&Some(n.clone())))
+                relevant |= spellings.iter().any(|dir| {
+                    self.names.get(dir).is_some_and(|names| {
+                        names.contains(&None)
+                            || event
+                                .name
+                                .as_ref()
+                                .is_some_and(|n| names.contains(&Some(n.clone())))
+                    })
                 });
             }
             if relevant {

@@ -132,3 +132,19 @@ fn log_goes_to_stderr_as_json_when_asked() {
         .finish();
     assert!(out.stderr.contains("DEBUG"), "{}", out.stderr);
 }
+
+#[test]
+fn a_usage_error_still_leaves_a_verdict_for_the_steps_after() {
+    let sb = Sandbox::new();
+    sb.run(["--post-file", "out", "--timeout", "5x", "--", "true"])
+        .expect_code(2);
+    assert_eq!(sb.read("out.err"), "2\n");
+    sb.run(["-post_file=out2", "--no-such-option", "--", "true"])
+        .expect_code(2);
+    assert_eq!(sb.read("out2.err"), "2\n");
+    sb.run(["--post-file=out3"]).expect_code(2);
+    assert_eq!(sb.read("out3.err"), "2\n");
+    // --help is no error: nothing written.
+    sb.run(["--post-file", "out4", "--help"]).expect_code(0);
+    assert!(!sb.exists("out4") && !sb.exists("out4.err"));
+}

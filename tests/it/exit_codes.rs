@@ -130,3 +130,21 @@ fn a_marker_that_cannot_be_written_is_125_and_named() {
     out.expect_code(125);
     assert!(out.stderr.contains("file"), "{}", out.stderr);
 }
+
+#[test]
+fn when_the_termination_message_cannot_be_written_the_verdict_agrees_with_125() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("file"), "").unwrap();
+    let out = sb.run([
+        "--termination-path",
+        "file/term",
+        "--post-file",
+        "out",
+        "--",
+        "true",
+    ]);
+    out.expect_code(125);
+    assert!(out.stderr.contains("file/term"), "{}", out.stderr);
+    assert_eq!(sb.read("out.err"), "125\n");
+    assert!(!sb.exists("out"));
+}

@@ -82,3 +82,37 @@ fn what_the_command_leaves_behind_is_stopped_when_it_exits() {
         "the leftover got no SIGTERM to clean up"
     );
 }
+
+/// The command exits at once; a grandchild B stays in its group, but B's
+/// parent A leaves the group (setsid) and reaps B itself, so baton gets no
+/// SIGCHLD when the group empties. A lingers outside the group.
+const REAPED_ELSEWHERE: &str = "
+import os, sys, time
+if os.fork() == 0:
+    b = os.fork()
+    if b == 0:
+        time.sleep(1000)
+        os._exit(0)
+    os.setsid()
+    open('a.pid', 'w').write(f'{os.getpid()}\\n')
+    os.waitpid(b, 0)
+    time.sleep(1000)
+    os._exit(0)
+";
+
+#[test]
+fn a_group_emptied_without_a_sigchld_for_baton_still_ends_the_step() {
+    let sb = Sandbox::new();
+    let run = sb.start(sb.baton([
+        "--grace-period",
+        "5s",
+        "--",
+        "python3",
+        "-c",
+        REAPED_ELSEWHERE,
+    ]));
+    let out = run.finish();
+    out.expect_code(0);
+    let a: i32 = sb.wait_line("a.pid").trim().parse().unwrap();
+    kill(Pid::from_raw(a), Signal::SIGKILL).unwrap();
+}

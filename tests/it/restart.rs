@@ -218,3 +218,32 @@ fn no_kill_group_leaves_leftovers_alone() {
     );
     nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL).unwrap();
 }
+
+#[test]
+fn a_sidecar_stops_when_the_step_it_waits_to_end_is_killed() {
+    let sb = Sandbox::new();
+    let sidecar = sb.start(sb.baton([
+        "--stop-file",
+        "m/last",
+        "--post-file",
+        "m/sidecar",
+        "--",
+        "sleep",
+        "1000",
+    ]));
+    let last = sb.start(sb.baton([
+        "--post-file",
+        "m/last",
+        "--",
+        "sh",
+        "-c",
+        "echo $$ > last.pgid; exec sleep 1000",
+    ]));
+    let pgid: i32 = sb.wait_line("last.pgid").trim().parse().unwrap();
+    wait_watching(&sidecar);
+    last.signal(Signal::SIGKILL);
+    sidecar.finish().expect_code(0);
+    assert_eq!(sb.read("m/sidecar"), "0\n");
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL);
+    drop(last);
+}

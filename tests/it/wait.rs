@@ -87,3 +87,40 @@ fn without_inotify_baton_polls_and_says_so() {
         out.stderr
     );
 }
+
+#[test]
+fn one_directory_reached_by_two_spellings_is_watched_for_both() {
+    let sb = Sandbox::new();
+    let absolute = sb.path("cancel");
+    let mut command = sb.baton(["--wait-file", "ready", "--cancel-file"]);
+    command.arg(&absolute).args(["--", "touch", "ran"]);
+    let mut run = sb.start(command);
+    wait_watching(run.pid());
+    assert!(!run.has_exited());
+    std::fs::write(sb.path("ready"), "").unwrap();
+    run.finish().expect_code(0);
+    assert!(sb.exists("ran"));
+}
+
+#[test]
+fn a_stop_file_that_cannot_be_looked_at_does_not_abandon_the_command() {
+    let sb = Sandbox::new();
+    let run = sb.start(sb.baton([
+        "--stop-file",
+        "loop/stop",
+        "--post-file",
+        "out",
+        "--",
+        "sh",
+        "-c",
+        "echo started > started; while [ ! -e go ]; do sleep 0.02; done; echo END",
+    ]));
+    sb.wait_line("started");
+    // A symlink loop where the stop file's directory should be: ELOOP.
+    std::os::unix::fs::symlink("loop", sb.path("loop")).unwrap();
+    std::fs::write(sb.path("go"), "").unwrap();
+    let out = run.finish();
+    out.expect_code(0);
+    assert_eq!(out.stdout, "END\n");
+    assert_eq!(sb.read("out"), "0\n");
+}
