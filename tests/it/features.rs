@@ -10,19 +10,7 @@ use nix::sys::signal::Signal;
 use crate::harness::{group_exists, wait_for, wait_until_blocking, Sandbox, DEADLINE};
 
 fn termination(sb: &Sandbox, name: &str) -> Vec<(String, String, u64)> {
-    let value: serde_json::Value = serde_json::from_str(&sb.read(name)).unwrap();
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["key"].as_str().unwrap().to_owned(),
-                e["value"].as_str().unwrap().to_owned(),
-                e["type"].as_u64().unwrap(),
-            )
-        })
-        .collect()
+    crate::harness::termination_entries(&sb.read(name))
 }
 
 fn value(entries: &[(String, String, u64)], key: &str) -> Option<String> {

@@ -303,3 +303,22 @@ pub fn is_watching(pid: u64) -> bool {
     fds.flatten()
         .any(|fd| fs::read_to_string(fd.path()).is_ok_and(|info| info.contains("inotify wd:")))
 }
+
+/// A termination message's entries as (key, value, type); panics, naming the
+/// text, if it is not Tekton's format.
+pub fn termination_entries(text: &str) -> Vec<(String, String, u64)> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("bad termination message {text:?}: {e}"));
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {text:?}"))
+        .iter()
+        .map(|e| {
+            (
+                e["key"].as_str().unwrap().to_owned(),
+                e["value"].as_str().unwrap().to_owned(),
+                e["type"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}

@@ -165,22 +165,9 @@ impl ContainerResult {
 
     /// The termination message as (key, value) pairs.
     pub fn termination(&self) -> Vec<(String, String)> {
-        let value: Value = serde_json::from_str(&self.termination_message).unwrap_or_else(|e| {
-            panic!(
-                "{}: bad termination message {:?}: {e}",
-                self.name, self.termination_message
-            )
-        });
-        value
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["key"].as_str().unwrap().to_owned(),
-                    e["value"].as_str().unwrap().to_owned(),
-                )
-            })
+        crate::harness::termination_entries(&self.termination_message)
+            .into_iter()
+            .map(|(key, value, _)| (key, value))
             .collect()
     }
 

@@ -5,19 +5,7 @@ use std::time::SystemTime;
 use crate::harness::Sandbox;
 
 fn entries(text: &str) -> Vec<(String, String, u64)> {
-    let value: serde_json::Value = serde_json::from_str(text).unwrap();
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["key"].as_str().unwrap().to_owned(),
-                e["value"].as_str().unwrap().to_owned(),
-                e["type"].as_u64().unwrap(),
-            )
-        })
-        .collect()
+    crate::harness::termination_entries(text)
 }
 
 #[test]
