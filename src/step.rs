@@ -161,10 +161,16 @@ pub fn run(step: &Step) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
-    // The lock first, held until the verdict is written whatever happens next.
-    let held = match reap::become_subreaper()
-        .and_then(|()| step.post_file.as_deref().map(lock::Held::take).transpose())
-    {
+    // The locks first, held until the verdict is written whatever happens
+    // next: one for the post file, and one for the ready file, so that the
+    // waiters of a sidecar killed before it was ready fail fast too.
+    let held: Vec<lock::Held> = match reap::become_subreaper().and_then(|()| {
+        step.post_file
+            .iter()
+            .chain(&step.ready_file)
+            .map(|marker| lock::Held::take(marker))
+            .collect()
+    }) {
         Ok(held) => held,
         Err(err) => return fail(step, err),
     };
@@ -205,8 +211,8 @@ pub fn run(step: &Step) -> Result<ExitCode> {
         Err(err) => return fail(step, err),
     };
     finish(step, &mut report)?;
-    if let Some(held) = held {
-        held.release();
+    for lock in held {
+        lock.release();
     }
     match report.message {
         Some(message) => Err(Failure {

@@ -247,3 +247,37 @@ fn a_sidecar_stops_when_the_step_it_waits_to_end_is_killed() {
     let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL);
     drop(last);
 }
+
+#[test]
+fn the_waiters_of_a_sidecar_killed_before_it_was_ready_fail_fast() {
+    let sb = Sandbox::new();
+    let sidecar = sb.start(sb.baton([
+        "--ready-file",
+        "m/ready",
+        "--ready-probe",
+        "file:never",
+        "--",
+        "sh",
+        "-c",
+        "echo $$ > sidecar.pgid; exec sleep 1000",
+    ]));
+    let app = sb.start(sb.baton([
+        "--wait-file",
+        "m/ready",
+        "--termination-path",
+        "t",
+        "--",
+        "touch",
+        "ran",
+    ]));
+    let pgid: i32 = sb.wait_line("sidecar.pgid").trim().parse().unwrap();
+    wait_watching(&app);
+    sidecar.signal(Signal::SIGKILL);
+    app.finish().expect_code(1);
+    assert!(!sb.exists("ran"));
+    assert!(sb
+        .read("t")
+        .contains(r#""Reason","value":"PredecessorLost""#));
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL);
+    drop(sidecar);
+}
