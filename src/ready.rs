@@ -180,18 +180,23 @@ async fn exec_ok(argv: &[OsString], reaper: &Reaper) -> bool {
     };
     reaper.follow(pid);
     // Killed if the probe is abandoned (timeout, or the step ending).
-    let guard = KillOnDrop(pid);
-    let exit = reaper.exited(pid).await;
-    std::mem::forget(guard);
-    exit == ChildExit::Exited(0)
+    let _guard = Abandon { pid, reaper };
+    reaper.exited(pid).await == ChildExit::Exited(0)
 }
 
-/// Kills a probe's process group that is still running when its probe is dropped.
-struct KillOnDrop(nix::unistd::Pid);
+/// Ends a probe whose future is dropped: unless the reaper already has its
+/// status (its pid may then be reused), its process group is killed; either
+/// way the reaper stops following it.
+struct Abandon<'a> {
+    pid: nix::unistd::Pid,
+    reaper: &'a Reaper,
+}
 
-impl Drop for KillOnDrop {
+impl Drop for Abandon<'_> {
     fn drop(&mut self) {
-        child::signal_group(self.0, Signal::SIGKILL);
+        if self.reaper.unfollow(self.pid) {
+            child::signal_group(self.pid, Signal::SIGKILL);
+        }
     }
 }
 

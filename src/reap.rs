@@ -47,6 +47,12 @@ impl Reaper {
         Some(exit)
     }
 
+    /// Stops following `pid`; true if it had not ended yet (as far as the
+    /// reaper knows), so that its pid still names it.
+    pub fn unfollow(&self, pid: Pid) -> bool {
+        matches!(self.followed.borrow_mut().remove(&pid), Some(None))
+    }
+
     /// Waits until the followed child `pid` has ended (reaped by `reap`).
     pub async fn exited(&self, pid: Pid) -> ChildExit {
         loop {
