@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::harness::{wait_for, Running, Sandbox};
+use crate::harness::{Running, Sandbox};
 
 /// Starts `n` steps at once, last first; step i waits for step i-1's marker
 /// and runs `command(i)`.
@@ -89,9 +89,7 @@ fn a_marker_written_before_baton_starts_is_seen() {
 fn a_step_waits_until_the_marker_appears() {
     let sb = Sandbox::new();
     let mut run = sb.start(sb.baton(["--wait-file", "deep/er/prev", "--", "touch", "ran"]));
-    wait_for("baton to start waiting", || {
-        crate::harness::is_watching(u64::try_from(run.pid()).unwrap())
-    });
+    run.wait_watching();
     assert!(
         !run.has_exited() && !sb.exists("ran"),
         "ran before the marker"

@@ -87,11 +87,8 @@ fn a_command_ignoring_sigterm_is_killed_after_the_grace_period() {
         "trap '' TERM; echo $$ > pid; while :; do sleep 0.05; done",
     ]);
     out.expect_code(124);
-    let pgid: i32 = sb.read("pid").trim().parse().unwrap();
-    assert!(
-        !crate::harness::group_exists(pgid),
-        "the group outlived baton"
-    );
+    let group = sb.group("pid");
+    assert!(!group.exists(), "the group outlived baton");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::harness::{group_exists, wait_for, wait_until_blocking, Sandbox, DEADLINE};
+use crate::harness::{wait_for, wait_until_blocking, Sandbox, DEADLINE};
 
 fn termination(sb: &Sandbox, name: &str) -> Vec<(String, String, u64)> {
     crate::harness::termination_entries(&sb.read(name))
@@ -270,8 +270,8 @@ fn cancel_while_running_stops_the_whole_group() {
     sb.wait_line("pgid");
     fs::write(sb.path("cancel"), "").unwrap();
     run.finish().expect_code(123);
-    let pgid: i32 = sb.read("pgid").trim().parse().unwrap();
-    assert!(!group_exists(pgid));
+    let group = sb.group("pgid");
+    assert!(!group.exists());
     assert_eq!(sb.read("out.err"), "123\n");
 }
 

@@ -86,6 +86,16 @@ impl Sandbox {
         self.path(name).exists()
     }
 
+    /// The process group written to `name`, once it is written.
+    pub fn group(&self, name: &str) -> Group {
+        let id = self
+            .wait_line(name)
+            .trim()
+            .parse()
+            .expect("a process group id");
+        Group(nix::unistd::Pid::from_raw(id))
+    }
+
     /// Waits until the file holds a whole line (a shell's `echo x > f` creates
     /// the file before it writes), then returns the file.
     pub fn wait_line(&self, name: &str) -> String {
@@ -180,6 +190,12 @@ impl Running {
         }
     }
 
+    /// Waits until baton has its inotify watch set: it is waiting.
+    pub fn wait_watching(&self) {
+        let pid = u64::try_from(self.pid()).unwrap();
+        wait_for("baton to watch", || is_watching(pid));
+    }
+
     /// Sends a signal to the process.
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();
@@ -257,12 +273,26 @@ pub fn children_of(parent: i32) -> Vec<(i32, char, String)> {
     out
 }
 
-/// Whether any process of group `pgid` is left.
-pub fn group_exists(pgid: i32) -> bool {
-    !matches!(
-        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None),
-        Err(nix::errno::Errno::ESRCH)
-    )
+/// A process group that a test's command wrote down (`echo $$ > NAME`).
+/// Killed when dropped: a command whose baton a test killed with SIGKILL, or a test that
+/// failed half-way, must not leave processes behind.
+#[derive(Debug)]
+pub struct Group(nix::unistd::Pid);
+
+impl Group {
+    /// Whether any process of the group is left.
+    pub fn exists(&self) -> bool {
+        !matches!(
+            nix::sys::signal::killpg(self.0, None),
+            Err(nix::errno::Errno::ESRCH)
+        )
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::killpg(self.0, nix::sys::signal::Signal::SIGKILL);
+    }
 }
 
 /// Whether we are root (tests that need namespaces are skipped otherwise).

@@ -659,7 +659,7 @@ impl RunningPod {
     }
 
     /// Waits until the baton in container `name` watches its files (its
-    /// notify thread is up): it has set up its wait and is waiting.
+    /// inotify watch is set): it has set up its wait and is waiting.
     pub fn wait_watching(&self, name: &str) {
         let c = self
             .containers

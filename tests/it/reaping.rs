@@ -6,7 +6,7 @@ use std::process::Command;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::harness::{children_of, group_exists, is_root, skip, wait_for, Sandbox, BATON};
+use crate::harness::{children_of, is_root, skip, wait_for, Sandbox, BATON};
 
 /// Makes 100 orphans (`sleep` processes whose parent shell has exited), says
 /// so, then waits for the test to let it finish.
@@ -75,8 +75,8 @@ fn what_the_command_leaves_behind_is_stopped_when_it_exits() {
          while [ ! -e trapped ]; do sleep 0.02; done; exit 0",
     ]);
     out.expect_code(0);
-    let pgid: i32 = sb.read("pgid").trim().parse().unwrap();
-    assert!(!group_exists(pgid), "a leftover survived baton");
+    let group = sb.group("pgid");
+    assert!(!group.exists(), "a leftover survived baton");
     assert!(
         sb.exists("cleaned"),
         "the leftover got no SIGTERM to clean up"

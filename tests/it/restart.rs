@@ -5,15 +5,7 @@ use std::time::Instant;
 
 use nix::sys::signal::Signal;
 
-use crate::harness::{group_exists, wait_for, Running, Sandbox};
-
-/// Waits until `run` has its watch set (notify's thread is up).
-fn wait_watching(run: &Running) {
-    let pid = run.pid();
-    wait_for("baton to watch", || {
-        crate::harness::is_watching(u64::try_from(pid).unwrap())
-    });
-}
+use crate::harness::{wait_for, Sandbox};
 
 #[test]
 fn a_killed_step_fails_its_successor_within_a_second_and_the_rest_skip() {
@@ -48,9 +40,10 @@ fn a_killed_step_fails_its_successor_within_a_second_and_the_rest_skip() {
         "touch",
         "c-ran",
     ]));
-    sb.wait_line("a.pgid");
+    // The command outlives its SIGKILLed baton here (no container): `_a` kills it.
+    let _a = sb.group("a.pgid");
     assert!(sb.exists("m/a.lock"));
-    wait_watching(&b);
+    b.wait_watching();
     let killed = Instant::now();
     a.signal(Signal::SIGKILL);
     wait_for("step b to give up", || sb.exists("m/b.err"));
@@ -70,10 +63,6 @@ fn a_killed_step_fails_its_successor_within_a_second_and_the_rest_skip() {
     c.finish().expect_code(1);
     assert!(sb.read("c.term").contains(r#""Reason","value":"Skipped""#));
     assert!(!sb.exists("b-ran") && !sb.exists("c-ran"));
-    // The killed baton's command was not in a container: clean it up.
-    let pgid: i32 = sb.read("a.pgid").trim().parse().unwrap();
-    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL);
-    drop(a);
 }
 
 #[test]
@@ -98,12 +87,11 @@ fn after_a_lost_predecessor_restarts_the_chain_converges() {
         "-c",
         "echo b >> log",
     ]));
-    sb.wait_line("a.pgid");
-    wait_watching(&b);
+    let first_a = sb.group("a.pgid");
+    b.wait_watching();
     a.signal(Signal::SIGKILL);
     b.finish().expect_code(1);
-    let pgid: i32 = sb.read("a.pgid").trim().parse().unwrap();
-    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL);
+    drop(first_a);
     drop(a);
     // The kubelet restarts b first: a's stale lock is still there, so b fails again.
     sb.run([
@@ -138,7 +126,7 @@ fn after_a_lost_predecessor_restarts_the_chain_converges() {
         "-c",
         "echo b >> log",
     ]));
-    wait_watching(&b);
+    b.wait_watching();
     assert!(
         !sb.exists("m/b.err"),
         "the stale failure of b survived its restart"
@@ -211,12 +199,11 @@ fn no_kill_group_leaves_leftovers_alone() {
         "echo $$ > pgid; sleep 1000 > /dev/null 2>&1 &",
     ])
     .expect_code(0);
-    let pgid: i32 = sb.read("pgid").trim().parse().unwrap();
+    let group = sb.group("pgid");
     assert!(
-        group_exists(pgid),
+        group.exists(),
         "the leftover was stopped despite --no-kill-group"
     );
-    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL).unwrap();
 }
 
 #[test]
@@ -239,13 +226,11 @@ fn a_sidecar_stops_when_the_step_it_waits_to_end_is_killed() {
         "-c",
         "echo $$ > last.pgid; exec sleep 1000",
     ]));
-    let pgid: i32 = sb.wait_line("last.pgid").trim().parse().unwrap();
-    wait_watching(&sidecar);
+    let _last_command = sb.group("last.pgid");
+    sidecar.wait_watching();
     last.signal(Signal::SIGKILL);
     sidecar.finish().expect_code(0);
     assert_eq!(sb.read("m/sidecar"), "0\n");
-    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL);
-    drop(last);
 }
 
 #[test]
@@ -270,14 +255,12 @@ fn the_waiters_of_a_sidecar_killed_before_it_was_ready_fail_fast() {
         "touch",
         "ran",
     ]));
-    let pgid: i32 = sb.wait_line("sidecar.pgid").trim().parse().unwrap();
-    wait_watching(&app);
+    let _sidecar_command = sb.group("sidecar.pgid");
+    app.wait_watching();
     sidecar.signal(Signal::SIGKILL);
     app.finish().expect_code(1);
     assert!(!sb.exists("ran"));
     assert!(sb
         .read("t")
         .contains(r#""Reason","value":"PredecessorLost""#));
-    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL);
-    drop(sidecar);
 }

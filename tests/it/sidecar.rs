@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use crate::harness::{group_exists, wait_for, Sandbox};
+use crate::harness::{wait_for, Sandbox};
 
 /// A free TCP port on the loopback (bound, read, released).
 fn free_port() -> u16 {
@@ -18,7 +18,7 @@ fn free_port() -> u16 {
 /// group, and serves until killed.
 const LATE_TCP_SERVER: &str = r#"
 import os, socket, sys, time
-open("sidecar.pgid", "w").write(str(os.getpgrp()))
+open("sidecar.pgid", "w").write(f"{os.getpgrp()}\n")
 time.sleep(0.3)
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -85,8 +85,8 @@ fn a_step_starts_only_once_the_sidecar_listens_and_stops_it_when_done() {
         "sidecar.term",
         r#""Reason","value":"Stopped""#
     ));
-    let pgid: i32 = sb.read("sidecar.pgid").parse().unwrap();
-    assert!(!group_exists(pgid), "the sidecar left a process behind");
+    let group = sb.group("sidecar.pgid");
+    assert!(!group.exists(), "the sidecar left a process behind");
 }
 
 /// An HTTP server that answers 503 to its first three requests, then 200,
@@ -264,8 +264,8 @@ fn a_job_chain_completes_and_its_sidecar_leaves_nothing_behind() {
     }
     assert_eq!(sb.read("log"), "1\n2\n3\n");
     sidecar.finish().expect_code(0);
-    let pgid: i32 = sb.read("sidecar.pgid").trim().parse().unwrap();
-    assert!(!group_exists(pgid), "the sidecar left a process behind");
+    let group = sb.group("sidecar.pgid");
+    assert!(!group.exists(), "the sidecar left a process behind");
 }
 
 #[test]
@@ -299,8 +299,8 @@ fn a_sidecar_ignoring_sigterm_is_killed_after_the_grace_period() {
             took >= Duration::from_millis(300),
             "killed before the grace period: {took:?}"
         );
-        let pgid: i32 = sb.read("pgid").trim().parse().unwrap();
-        assert!(!group_exists(pgid));
+        let group = sb.group("pgid");
+        assert!(!group.exists());
         let marker = if code == 0 { "out" } else { "out.err" };
         assert_eq!(sb.read(marker), format!("{code}\n"));
     }

@@ -4,7 +4,7 @@ use std::os::unix::process::CommandExt;
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
-use crate::harness::{group_exists, wait_for, wait_until_blocking, Sandbox};
+use crate::harness::{wait_for, wait_until_blocking, Sandbox};
 
 /// A probe that records every signal it receives, one number a line.
 const PROBE: &str = r#"
@@ -103,11 +103,11 @@ fn sigterm_kills_a_whole_background_pipeline() {
         "echo $$ > pgid; sleep 1000 | sleep 1000 & sleep 1000 | cat & touch started; wait",
     ]));
     wait_for("the pipeline to start", || sb.exists("started"));
-    let pgid: i32 = sb.read("pgid").trim().parse().unwrap();
+    let group = sb.group("pgid");
     run.signal(Signal::SIGTERM);
     let out = run.finish();
     out.expect_code(128 + 15);
-    assert!(!group_exists(pgid), "part of the pipeline survived");
+    assert!(!group.exists(), "part of the pipeline survived");
     assert_eq!(sb.read("out.err"), "143\n");
 }
 

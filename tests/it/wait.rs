@@ -4,13 +4,6 @@ use std::process::Command;
 
 use crate::harness::{is_root, skip, wait_for, Sandbox, BATON};
 
-/// Waits until baton's notify thread exists, i.e. the watch is set.
-fn wait_watching(pid: i32) {
-    wait_for("baton to watch", || {
-        crate::harness::is_watching(u64::try_from(pid).unwrap())
-    });
-}
-
 #[test]
 fn with_content_an_empty_file_does_not_count() {
     let sb = Sandbox::new();
@@ -23,7 +16,7 @@ fn with_content_an_empty_file_does_not_count() {
         "touch",
         "ran",
     ]));
-    wait_watching(run.pid());
+    run.wait_watching();
     // Rewrite the empty file: an event baton must look at and then ignore.
     std::fs::write(sb.path("ready"), "").unwrap();
     assert!(
@@ -47,7 +40,7 @@ fn every_wait_file_must_exist() {
         "touch",
         "ran",
     ]));
-    wait_watching(run.pid());
+    run.wait_watching();
     std::fs::write(sb.path("a"), "").unwrap();
     std::fs::write(sb.path("c"), "").unwrap();
     assert!(!run.has_exited() && !sb.exists("ran"), "ran with b missing");
@@ -95,7 +88,7 @@ fn one_directory_reached_by_two_spellings_is_watched_for_both() {
     let mut command = sb.baton(["--wait-file", "ready", "--cancel-file"]);
     command.arg(&absolute).args(["--", "touch", "ran"]);
     let mut run = sb.start(command);
-    wait_watching(run.pid());
+    run.wait_watching();
     assert!(!run.has_exited());
     std::fs::write(sb.path("ready"), "").unwrap();
     run.finish().expect_code(0);
