@@ -60,7 +60,7 @@ pub fn copy_atomic(source: &mut fs::File, path: &Path, mode: u32) -> Result<()> 
 }
 
 /// The name of the scratch directory next to markers.
-pub const SCRATCH_DIR: &str = ".baton";
+const SCRATCH_DIR: &str = ".baton";
 
 /// A temporary name for a file that will be renamed to `path`:
 /// `DIR/.baton/NAME.PID.tmp`. Steps of a pod share marker directories, and

@@ -117,11 +117,15 @@ impl Watch {
                 }
             }
         }
-        let names = self.names.entry(dir.to_path_buf()).or_default();
-        match name {
-            Some(name) if !is_symlink(file) => names.insert(Some(name)),
-            _ => names.insert(None),
-        };
+        // Called again after every wake-up: allocate only for what is new.
+        let name = name.filter(|_| !is_symlink(file));
+        let known = self
+            .names
+            .get(dir)
+            .is_some_and(|names| names.contains(&None) || names.contains(&name));
+        if !known {
+            self.names.entry(dir.to_path_buf()).or_default().insert(name);
+        }
         if self.watched.contains(dir) {
             return;
         }
