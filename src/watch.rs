@@ -124,7 +124,10 @@ impl Watch {
             .get(dir)
             .is_some_and(|names| names.contains(&None) || names.contains(&name));
         if !known {
-            self.names.entry(dir.to_path_buf()).or_default().insert(name);
+            self.names
+                .entry(dir.to_path_buf())
+                .or_default()
+                .insert(name);
         }
         if self.watched.contains(dir) {
             return;
