@@ -15,7 +15,7 @@ pub const INTERNAL: u8 = 125;
 pub const CANNOT_EXECUTE: u8 = 126;
 /// The command was not found.
 pub const NOT_FOUND: u8 = 127;
-/// Usage error: unknown option, bad value, no command (clap uses 2 as well).
+/// Usage error: unknown option, bad value, no command (as most command-line tools do).
 pub const USAGE: u8 = 2;
 /// The step was skipped because a step it waits for failed.
 pub const SKIPPED: u8 = 1;

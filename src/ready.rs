@@ -52,7 +52,7 @@ impl fmt::Display for Probe {
     }
 }
 
-/// Parses a probe spec (clap value parser).
+/// Parses a probe spec (`--ready-probe`).
 pub fn parse_probe(spec: &str) -> Result<Probe, String> {
     let fail = |why: &str| {
         format!(
