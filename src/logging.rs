@@ -22,6 +22,7 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
 use crate::cli::{LogFormat, LogLevel};
+use crate::json;
 use crate::timestamp::rfc3339_millis;
 
 /// Installs the global subscriber.
@@ -102,7 +103,7 @@ fn format_line(format: LogFormat, now: SystemTime, event: &Event<'_>) -> String 
                 "{{\"timestamp\":\"{}\",\"level\":\"{level}\",\"fields\":{{\"message\":",
                 rfc3339_millis(now)
             );
-            json_string(&mut line, &fields.message);
+            json::string(&mut line, &fields.message);
             line.push_str(&fields.rest);
             line.push_str("}}\n");
             line
@@ -130,10 +131,10 @@ impl Fields {
             }
             LogFormat::Json => {
                 self.rest.push(',');
-                json_string(&mut self.rest, field.name());
+                json::string(&mut self.rest, field.name());
                 self.rest.push(':');
                 if quote {
-                    json_string(&mut self.rest, value);
+                    json::string(&mut self.rest, value);
                 } else {
                     self.rest.push_str(value);
                 }
@@ -161,36 +162,5 @@ impl Visit for Fields {
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.push(field, if value { "true" } else { "false" }, false);
-    }
-}
-
-/// Appends `text` as a JSON string literal.
-pub fn json_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-#[cfg(test)]
-mod tests {
-    use super::json_string;
-
-    #[test]
-    fn json_strings_are_escaped() {
-        let mut out = String::new();
-        json_string(&mut out, "a\"b\\c\nd\u{1}é");
-        assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
     }
 }

@@ -340,7 +340,7 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
 fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()> {
     let existing = termination::read(path)?;
     let results = read_results(step);
-    let mut rendered = termination::render(existing.clone(), &report.entries(), &results)?;
+    let mut rendered = termination::render(existing.clone(), &report.entries(), &results);
     // Naming what was left out makes baton's own entries longer, which can
     // leave out more: settle within as many rounds as there are results.
     for _ in 0..=results.len() {
@@ -360,7 +360,7 @@ fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()
         }
         report.reason = Some("ResultsTooLarge");
         report.message = Some(message);
-        rendered = termination::render(existing.clone(), &report.entries(), &results)?;
+        rendered = termination::render(existing.clone(), &report.entries(), &results);
     }
     termination::write(path, &rendered.text)
 }

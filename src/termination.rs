@@ -7,11 +7,13 @@
 //! termination-log file into the container, and a rename onto a mount point
 //! fails with EBUSY.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use serde_json::{json, Value};
+
+use crate::json::{self, Element};
 
 /// Kubernetes' limit on a container's termination message.
 pub const MAX_BYTES: usize = 4096;
@@ -38,17 +40,25 @@ impl Entry {
         }
     }
 
-    fn to_json(&self) -> Value {
-        json!({"key": self.key, "value": self.value, "type": self.kind})
+    fn to_json(&self) -> Element {
+        let mut text = String::from("{\"key\":");
+        json::string(&mut text, &self.key);
+        text.push_str(",\"value\":");
+        json::string(&mut text, &self.value);
+        let _ = write!(text, ",\"type\":{}}}", self.kind);
+        Element {
+            text,
+            key: Some(self.key.clone()),
+        }
     }
 }
 
 /// The entries a message file holds now (none if it is missing or empty; a
 /// file that is not a JSON array is replaced, and that is logged).
-pub fn read(path: &Path) -> Result<Vec<Value>> {
+pub fn read(path: &Path) -> Result<Vec<Element>> {
     match fs::read(path) {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Vec::new()),
-        Ok(bytes) => Ok(serde_json::from_slice::<Vec<Value>>(&bytes).unwrap_or_else(|err| {
+        Ok(bytes) => Ok(json::parse_array(&bytes).unwrap_or_else(|err| {
             tracing::warn!(path = %path.display(), %err, "replacing a termination message that is not a JSON array");
             Vec::new()
         })),
@@ -77,15 +87,15 @@ pub struct Rendered {
 /// `MAX_BYTES`: baton's own entries always, then results, then what was there
 /// before, each in order while it fits. Results left out are returned; other
 /// entries left out are logged.
-pub fn render(existing: Vec<Value>, own: &[Entry], results: &[Entry]) -> Result<Rendered> {
+pub fn render(existing: Vec<Element>, own: &[Entry], results: &[Entry]) -> Rendered {
     #[derive(PartialEq, Clone, Copy)]
     enum Rank {
         Own,
         Result,
         Before,
     }
-    let key_of = |v: &Value| v.get("key").and_then(Value::as_str).map(str::to_owned);
-    let mut merged: Vec<(Value, Rank)> = existing.into_iter().map(|e| (e, Rank::Before)).collect();
+    let mut merged: Vec<(Element, Rank)> =
+        existing.into_iter().map(|e| (e, Rank::Before)).collect();
     let new = own
         .iter()
         .map(|e| (e, Rank::Own))
@@ -94,7 +104,7 @@ pub fn render(existing: Vec<Value>, own: &[Entry], results: &[Entry]) -> Result<
         let item = (entry.to_json(), rank);
         match merged
             .iter_mut()
-            .find(|(old, _)| key_of(old).as_deref() == Some(entry.key.as_str()))
+            .find(|(old, _)| old.key.as_deref() == Some(entry.key.as_str()))
         {
             Some(slot) => *slot = item,
             None => merged.push(item),
@@ -108,13 +118,13 @@ pub fn render(existing: Vec<Value>, own: &[Entry], results: &[Entry]) -> Result<
             if *rank != pass {
                 continue;
             }
-            let size = serde_json::to_string(item).map_or(usize::MAX, |s| s.len()) + 1;
+            let size = item.text.len() + 1;
             if size <= budget {
                 budget -= size;
                 keep[i] = true;
                 continue;
             }
-            let key = key_of(item).unwrap_or_default();
+            let key = item.key.clone().unwrap_or_default();
             if *rank == Rank::Result {
                 dropped_results.push(key);
             } else {
@@ -122,22 +132,27 @@ pub fn render(existing: Vec<Value>, own: &[Entry], results: &[Entry]) -> Result<
             }
         }
     }
-    let kept: Vec<Value> = merged
+    let kept: Vec<String> = merged
         .into_iter()
         .zip(keep)
-        .filter_map(|((item, _), k)| k.then_some(item))
+        .filter_map(|((item, _), k)| k.then_some(item.text))
         .collect();
-    let text = serde_json::to_string(&kept).context("encoding the termination message")?;
-    Ok(Rendered {
-        text,
+    Rendered {
+        text: format!("[{}]", kept.join(",")),
         dropped_results,
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::{render, Entry, INTERNAL, MAX_BYTES, RESULT};
-    use serde_json::json;
+    use crate::json::{parse_array, Element};
+
+    fn json(text: &str) -> Element {
+        parse_array(format!("[{text}]").as_bytes())
+            .unwrap()
+            .remove(0)
+    }
 
     fn internal(key: &str, value: &str) -> Entry {
         Entry::new(key, value, INTERNAL)
@@ -146,15 +161,14 @@ mod tests {
     #[test]
     fn same_key_is_replaced_and_others_kept() {
         let existing = vec![
-            json!({"key": "ExitCode", "value": "9", "type": 3}),
-            json!({"key": "result", "value": "x", "type": 1}),
+            json(r#"{"key": "ExitCode", "value": "9", "type": 3}"#),
+            json(r#"{"key": "result", "value": "x", "type": 1}"#),
         ];
         let out = render(
             existing,
             &[internal("ExitCode", "0"), internal("Reason", "Skipped")],
             &[],
-        )
-        .unwrap();
+        );
         assert_eq!(
             out.text,
             r#"[{"key":"ExitCode","value":"0","type":3},{"key":"result","value":"x","type":1},{"key":"Reason","value":"Skipped","type":3}]"#
@@ -164,13 +178,15 @@ mod tests {
     #[test]
     fn never_over_the_limit_own_first_then_results() {
         let big = "y".repeat(1500);
-        let existing = vec![json!({"key": "old", "value": big, "type": 1})];
+        let existing = vec![json(&format!(
+            r#"{{"key": "old", "value": "{big}", "type": 1}}"#
+        ))];
         let results = [
             Entry::new("a", big.clone(), RESULT),
             Entry::new("b", big.clone(), RESULT),
             Entry::new("c", "small", RESULT),
         ];
-        let out = render(existing, &[internal("ExitCode", "1")], &results).unwrap();
+        let out = render(existing, &[internal("ExitCode", "1")], &results);
         assert!(out.text.len() <= MAX_BYTES);
         assert!(out.text.contains(r#""key":"ExitCode""#));
         assert!(out.text.contains(r#""key":"a""#) && out.text.contains(r#""key":"b""#));
@@ -185,7 +201,7 @@ mod tests {
             Entry::new("b", big.clone(), RESULT),
             Entry::new("c", big, RESULT),
         ];
-        let out = render(Vec::new(), &[internal("ExitCode", "1")], &results).unwrap();
+        let out = render(Vec::new(), &[internal("ExitCode", "1")], &results);
         assert_eq!(out.dropped_results, ["c"]);
     }
 }
