@@ -18,6 +18,7 @@ pub mod output;
 pub mod ready;
 pub mod reap;
 pub mod signals;
+pub mod startup;
 pub mod step;
 pub mod supervise;
 pub mod termination;
@@ -25,18 +26,16 @@ pub mod timestamp;
 pub mod wait;
 pub mod watch;
 
-use std::process::ExitCode;
-
 use anyhow::Result;
 
 use cli::{Cli, Sub};
 
 /// Does what the command line asks and returns baton's exit code.
-pub fn run(cli: Cli) -> Result<ExitCode> {
+pub fn run(cli: Cli) -> Result<u8> {
     match cli.sub {
         Some(Sub::Install { dest } | Sub::Cp { dest, .. } | Sub::Init { dest, .. }) => {
             install::install(&dest)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(0)
         }
         None => step::run(&step::Step::new(cli.step, cli.command)),
     }

@@ -1,15 +1,27 @@
 //! The entry point: parse, set up logging, run, report an error once.
+//!
+//! baton starts from C's `main` (`#![no_main]`), not through the standard
+//! library's start-up, which reads /proc/self/maps to place a stack guard,
+//! maps an alternate signal stack for SIGSEGV/SIGBUS handlers and ignores
+//! SIGPIPE: work paid in every container that baton does not need (a stack
+//! overflow is still a SIGSEGV), and it was most of what separated `baton --
+//! true` from tini (docs/performance.md). What of it baton does need is in
+//! `startup`; `std::process::exit` flushes stdout as a return from `main` would.
+// Under `cargo test` the harness brings its own `main`.
+#![cfg_attr(not(test), no_main)]
 
-use std::process::ExitCode;
+#[cfg(not(test))]
+use std::ffi::{c_char, c_int};
 
-fn main() -> ExitCode {
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+    baton::startup::init();
     let cli = baton::cli::parse();
     baton::logging::init(cli.step.log_level, cli.step.log_format);
-    match baton::run(cli) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("baton: {err:#}");
-            ExitCode::from(baton::exit_code::of_error(&err))
-        }
-    }
+    let code = baton::run(cli).unwrap_or_else(|err| {
+        eprintln!("baton: {err:#}");
+        baton::exit_code::of_error(&err)
+    });
+    std::process::exit(code.into())
 }

@@ -8,7 +8,6 @@ use std::ffi::OsString;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
@@ -152,13 +151,13 @@ impl Report {
 }
 
 /// Runs a step to the end and returns baton's exit code.
-pub fn run(step: &Step) -> Result<ExitCode> {
+pub fn run(step: &Step) -> Result<u8> {
     // First of all, before any thread exists (see `signals`).
     let blocked = signals::block()?;
     if let Some(post) = &step.post_file {
         if !step.rerun && post.exists() {
             tracing::info!(post = %post.display(), "the step already ran (its marker exists): not running it again");
-            return Ok(ExitCode::SUCCESS);
+            return Ok(0);
         }
     }
     // The locks first, held until the verdict is written whatever happens
@@ -220,7 +219,7 @@ pub fn run(step: &Step) -> Result<ExitCode> {
             message,
         }
         .into()),
-        None => Ok(ExitCode::from(report.code)),
+        None => Ok(report.code),
     }
 }
 
@@ -267,7 +266,7 @@ fn stopped_by(signal: Signal) -> Report {
 }
 
 /// Still leaves a verdict behind for an error; the error is what the user sees.
-fn fail(step: &Step, err: anyhow::Error) -> Result<ExitCode> {
+fn fail(step: &Step, err: anyhow::Error) -> Result<u8> {
     let code = exit_code::of_error(&err);
     if let Err(also) = finish(step, &mut Report::new(code, None, None)) {
         tracing::error!("{also:#}");

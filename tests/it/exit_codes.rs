@@ -145,3 +145,105 @@ fn when_the_termination_message_cannot_be_written_the_verdict_agrees_with_125() 
     assert_eq!(sb.read("out.err"), "125\n");
     assert!(!sb.exists("out"));
 }
+
+/// Started with stdin and stdout closed, baton opens them on /dev/null before
+/// anything else, so that no descriptor of its own (signalfd, epoll, a marker)
+/// takes their numbers and ends up as the command's stdout.
+#[test]
+fn closed_standard_descriptors_are_opened_on_dev_null() {
+    let sb = Sandbox::new();
+    let mut command = std::process::Command::new("sh");
+    command.current_dir(sb.root()).args([
+        "-c",
+        r#"exec "$0" "$@" <&- >&-"#,
+        crate::harness::BATON,
+        "--post-file",
+        "out",
+        "--",
+        "sh",
+        "-c",
+        // baton's own 0 and 1 (the shell's would show its redirection), then
+        // a write to the stdout the command inherited.
+        "readlink /proc/$PPID/fd/0 /proc/$PPID/fd/1 >&2; echo to-stdout",
+    ]);
+    let out = sb.start(command).finish();
+    out.expect_code(0);
+    assert_eq!(out.stderr, "/dev/null\n/dev/null\n");
+    assert_eq!(sb.read("out"), "0\n");
+}
+
+/// As execvp: a script without `#!` runs with /bin/sh; PATH is searched in
+/// order, a directory whose file cannot be executed is passed over for a later
+/// one, and only when nothing runs is the step's code 126.
+#[test]
+fn the_command_is_found_and_run_as_execvp_would() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let write = |name: &str, text: &str, mode: u32| {
+        let path = sb.path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    write("plain", "echo plain \"$@\"\n", 0o755);
+    let out = sb.run(["--", "./plain", "a", "b"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "plain a b\n");
+
+    write("first/tool", "#!/bin/sh\necho first\n", 0o644);
+    write("second/tool", "#!/bin/sh\necho second\n", 0o755);
+    let path = format!(
+        "{}:{}:/usr/bin:/bin",
+        sb.path("first").display(),
+        sb.path("second").display()
+    );
+    let out = sb
+        .start({
+            let mut c = sb.baton(["--", "tool"]);
+            c.env("PATH", &path);
+            c
+        })
+        .finish();
+    out.expect_code(0);
+    assert_eq!(out.stdout, "second\n");
+
+    let out = sb
+        .start({
+            let mut c = sb.baton(["--post-file", "out", "--", "tool"]);
+            c.env("PATH", sb.path("first"));
+            c
+        })
+        .finish();
+    out.expect_code(126);
+    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+    assert_eq!(sb.read("out.err"), "126\n");
+}
+
+/// A PATH set by an env file is the one the command is looked up in.
+#[test]
+fn an_env_file_path_is_searched() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path("bin")).unwrap();
+    std::fs::write(
+        sb.path("bin/only-here"),
+        "#!/bin/sh\necho found \"$GREETING\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        sb.path("bin/only-here"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::write(
+        sb.path("env"),
+        format!(
+            "PATH={}:/usr/bin:/bin\nGREETING=hi\n",
+            sb.path("bin").display()
+        ),
+    )
+    .unwrap();
+    let out = sb.run(["--env-file", "env", "--", "only-here"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "found hi\n");
+}

@@ -80,6 +80,21 @@ fn the_command_starts_with_an_empty_mask_and_default_dispositions() {
             nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blocked), None)?;
             nix::sys::signal::signal(Signal::SIGHUP, nix::sys::signal::SigHandler::SigIgn)?;
             nix::sys::signal::signal(Signal::SIGINT, nix::sys::signal::SigHandler::SigIgn)?;
+            // Signals glibc's own calls refuse (32 and 33, its internal ones;
+            // posix_spawn leaves them ignored) and real-time ones, raw.
+            let ignore = [1u64, 0, 0, 0]; // SIG_IGN, no flags, empty mask
+            for signal in [5, 31, 32, 33, 34, 50, 64] {
+                let rc = nix::libc::syscall(
+                    nix::libc::SYS_rt_sigaction,
+                    signal,
+                    ignore.as_ptr(),
+                    std::ptr::null_mut::<u8>(),
+                    8usize,
+                );
+                if rc != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             Ok(())
         });
     }
