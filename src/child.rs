@@ -3,7 +3,8 @@
 //! and what a script leaves behind can be found and stopped. It inherits
 //! stdin, stdout and stderr (no pipe, no copying), default signal dispositions
 //! and an empty signal mask, whatever baton or its parent blocked or
-//! ignored: both are inherited across exec, so the child resets them before
+//! ignored: both are inherited across exec, so baton resets every disposition
+//! for itself at start-up (`signals`) and the child empties its mask before
 //! exec.
 //!
 //! The child is started the way glibc's `posix_spawn` does it, with
@@ -188,27 +189,15 @@ fn clone_child(child: &mut ChildArgs) -> io::Result<Pid> {
     Ok(Pid::from_raw(pid))
 }
 
-/// The child, between clone and exec: signals to default, an empty mask, its
-/// own process group, the captured streams, then exec of each candidate in
-/// turn. Raw system calls only (no allocation, no lock, no handler).
+/// The child, between clone and exec: its own process group, the captured
+/// streams, an empty signal mask, then exec of each candidate in turn. Every
+/// disposition is already the default (`signals::block` reset them in baton,
+/// which installs no handler). Raw system calls only (no allocation, no lock).
 extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the parent's `ChildArgs` (see `clone_child`); the
     // parent sleeps until this process execs or exits.
     unsafe {
         let child = &mut *arg.cast::<ChildArgs>();
-        // Every signal's default action (an all-zero kernel sigaction): the
-        // raw call also reaches 32 and 33, which glibc refuses. A signal the
-        // kernel refuses (KILL, STOP) keeps its action.
-        let default = [0u64; 4];
-        for signal in 1..=64 {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                signal,
-                default.as_ptr(),
-                ptr::null_mut::<u8>(),
-                8usize,
-            );
-        }
         libc::syscall(libc::SYS_setpgid, 0, 0);
         for (fd, target) in [(child.stdout, 1), (child.stderr, 2)] {
             if fd >= 0 && libc::syscall(libc::SYS_dup2, fd, target) < 0 {

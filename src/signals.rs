@@ -1,14 +1,17 @@
 //! Every signal baton receives arrives through one signalfd, in order, on the
 //! main thread. The signals are blocked (so the kernel queues them, even for
-//! PID 1, which would otherwise drop signals it has no handler for) and their
-//! dispositions reset to default (so a signal the parent ignored still reaches
-//! us, and the child, which inherits dispositions but gets an empty mask from
-//! the spawn, starts clean). Synchronous faults (SEGV, BUS, ILL, FPE, TRAP,
+//! PID 1, which would otherwise drop signals it has no handler for). The
+//! disposition of every signal, 1 to 64, is reset to default first thing, so
+//! that a signal the parent ignored still reaches us, and the command, which
+//! inherits dispositions (ignored ones survive exec), starts clean without a
+//! reset of its own between clone and exec. baton installs no handler, so
+//! nothing changes them later. Synchronous faults (SEGV, BUS, ILL, FPE, TRAP,
 //! ABRT, SYS) stay unblocked so that a crash of baton is still a crash, and
 //! TTIN/TTOU keep their job-control meaning, as in tini.
 
 use anyhow::{Context, Result};
-use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::libc;
+use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -60,19 +63,36 @@ fn routed() -> SigSet {
 #[derive(Debug)]
 pub struct Blocked(SignalFd);
 
-/// Blocks the routed signals, resets their dispositions and opens the signalfd.
+/// Resets every disposition, blocks the routed signals and opens the signalfd.
 pub fn block() -> Result<Blocked> {
+    reset_dispositions();
     let set = routed();
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    for signal in &set {
-        // SAFETY: installing SIG_DFL runs no code of ours in signal context.
-        unsafe { sigaction(signal, &default) }
-            .with_context(|| format!("resetting the disposition of {signal}"))?;
-    }
     set.thread_block().context("blocking signals")?;
     let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .context("creating a signalfd")?;
     Ok(Blocked(fd))
+}
+
+/// Sets every signal's action to the default, with the raw system call: it
+/// also reaches 32 and 33, which glibc keeps for itself and refuses (an
+/// ancestor that is not glibc may have left them ignored). An all-zero kernel
+/// `sigaction` is `SIG_DFL`, no flags, an empty mask; KILL and STOP, which
+/// cannot be changed, are refused by the kernel and keep their default.
+fn reset_dispositions() {
+    let default = [0u64; 4];
+    for signal in 1..=64 {
+        // SAFETY: `default` outlives the call and is at least as large as
+        // the kernel's `struct sigaction`; the old action is not asked for.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                default.as_ptr(),
+                std::ptr::null_mut::<u8>(),
+                8usize,
+            );
+        }
+    }
 }
 
 /// The signal source once inside the runtime.
