@@ -35,10 +35,12 @@ use nix::unistd::Pid;
 use crate::exit_code::{Failure, CANNOT_EXECUTE, NOT_FOUND};
 use crate::output::Pipes;
 
-/// The child's stack until exec, 16-byte aligned as the x86-64 ABI wants it:
-/// what the child runs there is a few raw system calls.
+/// The child's stack until exec, 16-byte aligned as the x86-64 ABI wants it.
+/// The child runs a few raw system calls there: measured, it uses about 110
+/// bytes (release) and 690 (debug). Kept under a page so that the frame that
+/// holds it needs no stack probe, which would fault in every page of it.
 #[repr(C, align(16))]
-struct Stack([u8; 16 * 1024]);
+struct Stack([u8; 3 * 1024]);
 
 /// Starts `argv` in a new process group, with `env` added to baton's
 /// environment and the captured streams of `pipes`; returns its pid (also
@@ -136,6 +138,7 @@ struct ChildArgs {
 /// Clones the child with all signals blocked (no handler of baton's may run
 /// on the child's stack in the shared memory) and returns once it has exec'd
 /// or exited.
+#[inline(never)]
 fn clone_child(child: &mut ChildArgs) -> io::Result<Pid> {
     // The child's stack is a buffer in this frame, as musl's posix_spawn has
     // it: the parent does not use it while it sleeps in clone, its top pages
