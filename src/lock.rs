@@ -69,6 +69,33 @@ impl Held {
     }
 }
 
+/// What a step's lock says about the step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    /// No lock file: the step has not started, or has finished and let go.
+    Absent,
+    /// The lock is held: the step lives, and will write its verdict, then
+    /// remove the lock file (or die, which closes it).
+    Alive,
+    /// The lock file is there and nobody holds it: the step died without a verdict.
+    Lost,
+}
+
+/// Tells the waiters that guard `marker` (see `watch`) to look again, after
+/// a marker written while its lock stays held (a ready file): the lock file's
+/// times are set to now, an `IN_ATTRIB` for those watching it.
+pub fn announce(marker: &Path) -> Result<()> {
+    let path = lock_path(marker);
+    nix::sys::stat::utimensat(
+        nix::fcntl::AT_FDCWD,
+        &path,
+        &nix::sys::time::TimeSpec::UTIME_NOW,
+        &nix::sys::time::TimeSpec::UTIME_NOW,
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    )
+    .with_context(|| format!("touching {}", path.display()))
+}
+
 /// A waiter's view of its predecessors' locks.
 #[derive(Debug, Default)]
 pub struct Watcher {
@@ -77,16 +104,16 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    /// Whether the step that writes `marker` has died without a verdict: its
-    /// lock file exists and nobody holds it. (The caller checks the verdict
-    /// files again afterwards: a step releases its lock after writing them.)
-    pub fn holder_lost(&mut self, marker: &Path) -> Result<bool> {
+    /// The state of the step that writes `marker`, as its lock tells it. On
+    /// `Lost` the caller checks the verdict files again: a step releases its
+    /// lock after writing them.
+    pub fn holder(&mut self, marker: &Path) -> Result<Holder> {
         let path = lock_path(marker);
         let meta = match fs::metadata(&path) {
             Ok(meta) => meta,
             Err(err) if err.kind() == ErrorKind::NotFound => {
                 self.open.retain(|(p, _)| *p != path);
-                return Ok(false);
+                return Ok(Holder::Absent);
             }
             Err(err) => return Err(err).with_context(|| format!("checking {}", path.display())),
         };
@@ -101,7 +128,7 @@ impl Watcher {
                 // whose close is no IN_CLOSE_WRITE for any watcher.
                 let file = match fs::File::open(&path) {
                     Ok(file) => file,
-                    Err(err) if err.kind() == ErrorKind::NotFound => return Ok(false),
+                    Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Holder::Absent),
                     Err(err) => {
                         return Err(err).with_context(|| format!("opening {}", path.display()))
                     }
@@ -118,9 +145,9 @@ impl Watcher {
             Ok(()) => {
                 file.unlock()
                     .with_context(|| format!("unlocking {}", path.display()))?;
-                Ok(true)
+                Ok(Holder::Lost)
             }
-            Err(fs::TryLockError::WouldBlock) => Ok(false),
+            Err(fs::TryLockError::WouldBlock) => Ok(Holder::Alive),
             Err(fs::TryLockError::Error(err)) => {
                 Err(err).with_context(|| format!("probing the lock {}", path.display()))
             }

@@ -455,9 +455,7 @@ async fn attempt_once(
     let group = match child::spawn(&step.argv, env, pipes) {
         Ok(pid) => pid,
         Err(failure) => {
-            if let Some(ready) = &step.ready_file {
-                marker::write_code(&err_path(ready), failure.code)?;
-            }
+            supervise::write_ready(step, Some(failure.code))?;
             return Ok((
                 Report::new(failure.code, None, Some(failure.message)),
                 false,

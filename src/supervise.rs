@@ -209,18 +209,21 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners) -> Result<En
     }
 }
 
-/// Writes the ready file (`None`) or its failure twin (`Some(code)`).
-fn write_ready(step: &Step, failure: Option<u8>) -> Result<()> {
+/// Writes the ready file (`None`) or its failure twin (`Some(code)`), then
+/// touches its lock, which this step keeps holding: the waiters that guard
+/// the ready file watch only that lock (see `watch`).
+pub fn write_ready(step: &Step, failure: Option<u8>) -> Result<()> {
     let Some(ready) = &step.ready_file else {
         return Ok(());
     };
     match failure {
         None => {
             tracing::info!(ready = %ready.display(), "ready");
-            marker::write_atomic(ready, b"ready\n", 0o644)
+            marker::write_atomic(ready, b"ready\n", 0o644)?;
         }
-        Some(code) => marker::write_code(&err_path(ready), code.max(1)),
+        Some(code) => marker::write_code(&err_path(ready), code.max(1))?,
     }
+    lock::announce(ready)
 }
 
 /// Sleeps until `at`, or practically forever when there is no `at` (the branch

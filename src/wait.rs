@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use nix::sys::signal::Signal;
 
 use crate::exit_code::{Failure, USAGE};
-use crate::lock;
+use crate::lock::{self, Holder};
 use crate::marker::err_path;
 use crate::signals;
 use crate::supervise::Listeners;
@@ -64,7 +64,7 @@ pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
             Some(Request::Stop(file)) => return Ok(Outcome::StopRequested(file)),
             None => {}
         }
-        if let Some(outcome) = check(spec, &mut cx.locks)? {
+        if let Some(outcome) = check(spec, &mut cx.locks, &mut cx.watch)? {
             return Ok(outcome);
         }
         tokio::select! {
@@ -84,8 +84,10 @@ pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
     }
 }
 
-/// One look at every file: `Some` once the wait is over.
-fn check(spec: Spec<'_>, locks: &mut lock::Watcher) -> Result<Option<Outcome>> {
+/// One look at every file: `Some` once the wait is over. A file whose writer
+/// is alive is guarded (see `Watch::guard`): its writer's lock will tell when
+/// to look again.
+fn check(spec: Spec<'_>, locks: &mut lock::Watcher, watch: &mut Watch) -> Result<Option<Outcome>> {
     let mut ready = true;
     for file in spec.files {
         if let Some(failed) = failed(file)? {
@@ -95,14 +97,18 @@ fn check(spec: Spec<'_>, locks: &mut lock::Watcher) -> Result<Option<Outcome>> {
             continue;
         }
         ready = false;
-        if locks.holder_lost(file)? {
-            // A step writes its verdict before it lets go of its lock: look again.
-            if let Some(failed) = failed(file)? {
-                return Ok(Some(Outcome::UpstreamFailed(failed)));
+        match locks.holder(file)? {
+            Holder::Lost => {
+                // A step writes its verdict before it lets go of its lock: look again.
+                if let Some(failed) = failed(file)? {
+                    return Ok(Some(Outcome::UpstreamFailed(failed)));
+                }
+                if !exists(file)? {
+                    return Ok(Some(Outcome::PredecessorLost(file.clone())));
+                }
             }
-            if !exists(file)? {
-                return Ok(Some(Outcome::PredecessorLost(file.clone())));
-            }
+            Holder::Alive => watch.guard(file, &lock::lock_path(file)),
+            Holder::Absent => {}
         }
     }
     Ok(ready.then_some(Outcome::Ready))
@@ -137,13 +143,17 @@ pub fn requested(
     if let Some(file) = cancel_requested(cancel_file, content)? {
         return Ok(Some(Request::Cancel(file)));
     }
-    Ok(stop_requested(stop_files, locks)?.map(Request::Stop))
+    Ok(stop_requested(stop_files, locks, watch)?.map(Request::Stop))
 }
 
 /// The first stop file that is there, as `PATH` or `PATH.err`, or whose
 /// writer died without writing either (its lock is free): the step it waits
 /// for will never end otherwise, and a sidecar must not outlive its Job.
-fn stop_requested(files: &[PathBuf], locks: &mut lock::Watcher) -> Result<Option<PathBuf>> {
+fn stop_requested(
+    files: &[PathBuf],
+    locks: &mut lock::Watcher,
+    watch: &mut Watch,
+) -> Result<Option<PathBuf>> {
     for file in files {
         if exists(file)? {
             return Ok(Some(file.clone()));
@@ -151,8 +161,12 @@ fn stop_requested(files: &[PathBuf], locks: &mut lock::Watcher) -> Result<Option
         if let Some(failed) = failed(file)? {
             return Ok(Some(failed));
         }
-        if locks.holder_lost(file)? && !exists(file)? && failed(file)?.is_none() {
-            return Ok(Some(lock::lock_path(file)));
+        match locks.holder(file)? {
+            Holder::Lost if !exists(file)? && failed(file)?.is_none() => {
+                return Ok(Some(lock::lock_path(file)));
+            }
+            Holder::Alive => watch.guard(file, &lock::lock_path(file)),
+            _ => {}
         }
     }
     Ok(None)

@@ -117,3 +117,81 @@ fn a_stop_file_that_cannot_be_looked_at_does_not_abandon_the_command() {
     assert_eq!(out.stdout, "END\n");
     assert_eq!(sb.read("out"), "0\n");
 }
+
+/// The inodes that process `pid` has inotify watches on.
+fn watched_inodes(pid: i32) -> Vec<u64> {
+    let mut inodes = Vec::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
+        .unwrap()
+        .flatten()
+    {
+        let info = std::fs::read_to_string(fd.path()).unwrap_or_default();
+        for line in info.lines().filter(|l| l.starts_with("inotify wd:")) {
+            let ino = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("ino:"))
+                .and_then(|hex| u64::from_str_radix(hex, 16).ok());
+            inodes.extend(ino);
+        }
+    }
+    inodes
+}
+
+fn voluntary_switches(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+/// A step whose predecessor is alive watches only the predecessor's lock file,
+/// not the directory the steps share: markers of other steps written there do
+/// not wake it, and the predecessor's own marker still does.
+#[test]
+fn a_waiter_whose_predecessor_lives_is_not_woken_by_other_markers() {
+    use std::os::unix::fs::MetadataExt;
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path("m")).unwrap();
+    // The predecessor: alive (holding m/a.lock) until m/go appears.
+    let first = sb.start(sb.baton(["--wait-file", "go", "--post-file", "m/a", "--", "true"]));
+    wait_for("the predecessor's lock", || sb.exists("m/a.lock"));
+    let waiter = sb.start(sb.baton([
+        "--wait-file",
+        "m/a",
+        "--post-file",
+        "m/b",
+        "--",
+        "echo",
+        "after a",
+    ]));
+    let lock_inode = std::fs::metadata(sb.path("m/a.lock")).unwrap().ino();
+    wait_for("the waiter to watch the lock file alone", || {
+        watched_inodes(waiter.pid()) == [lock_inode]
+    });
+    let before = voluntary_switches(waiter.pid());
+    for i in 0..20 {
+        std::fs::write(sb.path(&format!("m/other-{i}")), "0\n").unwrap();
+        std::fs::rename(
+            sb.path(&format!("m/other-{i}")),
+            sb.path(&format!("m/step-{i}")),
+        )
+        .unwrap();
+    }
+    // Give a woken waiter time to show it; a quiet one stays asleep.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(300);
+    while std::time::Instant::now() < deadline && voluntary_switches(waiter.pid()) == before {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        voluntary_switches(waiter.pid()),
+        before,
+        "the waiter woke for markers that are not its own"
+    );
+    std::fs::write(sb.path("go"), "").unwrap();
+    first.finish().expect_code(0);
+    let out = waiter.finish();
+    out.expect_code(0);
+    assert_eq!(out.stdout, "after a\n");
+}
