@@ -1,7 +1,7 @@
 //! Starting the command and acting on its process group. The command runs in a
 //! process group of its own, so that a signal reaches a whole shell pipeline
 //! and what a script leaves behind can be found and stopped. It inherits
-//! stdin, stdout and stderr (no pipe, no copying), default signal dispositions
+//! stdin, stdout and stderr (or the capture pipes of `output`), default signal dispositions
 //! and an empty signal mask, whatever baton or its parent blocked or
 //! ignored: both are inherited across exec, so baton resets every disposition
 //! for itself at start-up (`signals`) and the child empties its mask before
@@ -55,6 +55,13 @@ pub fn spawn(
         message: "empty command".to_owned(),
     })?;
     let shown = program.to_string_lossy().into_owned();
+    if program.is_empty() {
+        // As execvp: an empty name is no file.
+        return Err(Failure {
+            code: NOT_FOUND,
+            message: "command not found: the command is an empty string".to_owned(),
+        });
+    }
     let cannot = |why: String| Failure {
         code: CANNOT_EXECUTE,
         message: format!("cannot execute {shown}: {why}"),
@@ -88,6 +95,7 @@ pub fn spawn(
     let mut child = ChildArgs {
         candidates: candidate_ptrs.as_ptr(),
         candidate_count: candidate_ptrs.len(),
+        search: !program.as_bytes().contains(&b'/'),
         argv: argv_ptrs.as_ptr(),
         // SAFETY: reading the process's `environ` pointer; nothing changes
         // the environment while baton runs.
@@ -129,6 +137,8 @@ struct ChildArgs {
     argv: *const *const c_char,
     envp: *const *const c_char,
     sh_argv: *mut *const c_char,
+    /// The candidates come from a PATH search (the name has no `/`).
+    search: bool,
     stdout: RawFd,
     stderr: RawFd,
     /// errno of the exec that failed; 0 while nothing failed.
@@ -201,9 +211,12 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // parent sleeps until this process execs or exits.
     unsafe {
         let child = &mut *arg.cast::<ChildArgs>();
-        libc::syscall(libc::SYS_setpgid, 0, 0);
+        if libc::syscall(libc::SYS_setpgid, 0, 0) < 0 {
+            return fail(child, *libc::__errno_location());
+        }
+        // dup3 (dup2 is not on every architecture): the pipes are never 1 or 2.
         for (fd, target) in [(child.stdout, 1), (child.stderr, 2)] {
-            if fd >= 0 && libc::syscall(libc::SYS_dup2, fd, target) < 0 {
+            if fd >= 0 && libc::syscall(libc::SYS_dup3, fd, target, 0) < 0 {
                 return fail(child, *libc::__errno_location());
             }
         }
@@ -230,6 +243,10 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
                 errno = *libc::__errno_location();
             }
             match errno {
+                _ if !child.search => {
+                    error = errno;
+                    break;
+                }
                 libc::EACCES => denied = true,
                 libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
                 other => {

@@ -564,17 +564,25 @@ fn split_option(word: &OsStr) -> Option<(String, Option<&OsStr>)> {
 }
 
 /// The value of `--post-file` (either spelling) before `--`, if any: read
-/// even when the rest of the command line is bad.
+/// even when the rest of the command line is bad. The value of another
+/// option is never taken for an option.
 fn post_file_of(args: &[OsString]) -> Option<PathBuf> {
     let mut words = args.iter().skip(1).take_while(|w| *w != "--");
     let mut found = None;
     while let Some(word) = words.next() {
-        if let Some((name, inline)) = split_option(word) {
-            if name == "post-file" {
-                found = inline
-                    .map(PathBuf::from)
-                    .or_else(|| words.next().map(PathBuf::from));
-            }
+        let Some((name, inline)) = split_option(word) else {
+            continue;
+        };
+        let takes_value = OPTIONS
+            .iter()
+            .any(|o| o.name == name && !o.value.is_empty());
+        let value = match inline {
+            Some(value) => Some(value.to_owned()),
+            None if takes_value => words.next().cloned(),
+            None => None,
+        };
+        if name == "post-file" {
+            found = value.map(PathBuf::from);
         }
     }
     found.filter(|p| !p.as_os_str().is_empty())
@@ -797,5 +805,10 @@ mod tests {
             Some("q".into())
         );
         assert_eq!(post_file_in(&["--", "--post-file=q"]), None);
+        assert_eq!(
+            post_file_in(&["--entrypoint", "-post_file", "x", "--nope"]),
+            None,
+            "an option's value is no option"
+        );
     }
 }

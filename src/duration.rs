@@ -7,10 +7,15 @@ use std::time::Duration;
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let fail =
         |why: &str| format!("invalid duration {text:?}: {why} (examples: 90s, 1m30s, 250ms)");
-    let body = text.strip_prefix('+').unwrap_or(text);
-    if body.starts_with('-') {
-        return Err(fail("must not be negative"));
+    if let Some(magnitude) = text.strip_prefix('-') {
+        // Go accepts `-0` (and `-0s`): the one negative spelling of no time.
+        return match parse_duration(magnitude) {
+            Ok(d) if d.is_zero() && !magnitude.starts_with(['-', '+']) => Ok(d),
+            Ok(_) => Err(fail("must not be negative")),
+            Err(_) => Err(fail("expected a number")),
+        };
     }
+    let body = text.strip_prefix('+').unwrap_or(text);
     if body == "0" {
         return Ok(Duration::ZERO);
     }
@@ -60,10 +65,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             part = part * 10 + u128::from(digit - b'0');
             divisor *= 10;
         }
-        nanos += part * scale / divisor;
-        if nanos > u128::from(u64::MAX) {
-            return Err(too_large());
-        }
+        nanos = nanos
+            .checked_add(part * scale / divisor)
+            .filter(|&n| n <= u128::from(u64::MAX))
+            .ok_or_else(too_large)?;
         rest = tail;
     }
     Ok(Duration::from_nanos(
@@ -89,6 +94,8 @@ mod tests {
         assert_eq!(parse_duration("0.1s"), Ok(Duration::from_millis(100)));
         assert_eq!(parse_duration("1.000000001s"), Ok(Duration::new(1, 1)));
         assert_eq!(parse_duration("2h45m"), Ok(Duration::from_mins(165)));
+        assert_eq!(parse_duration("-0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("-0s"), Ok(Duration::ZERO));
     }
 
     #[test]

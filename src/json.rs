@@ -3,7 +3,8 @@
 //! that is already there, so that its entries are kept. A reader of one shape
 //! (an array of values, each kept as compact text, with the `key` of objects
 //! picked out) instead of `serde_json`: 0.03 MB less binary in every container,
-//! and entries written by others pass through exactly as they were.
+//! and entries written by others pass through unchanged but for whitespace
+//! (key order and number spelling kept).
 
 use std::fmt::Write as _;
 

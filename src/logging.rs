@@ -7,10 +7,10 @@
 //! baton has no spans and needs one line per event, and tracing-subscriber's
 //! registry was 6 % of start-up and 0.03 MB of binary (`docs/performance.md`).
 //!
-//! Text: `2026-01-02T03:04:05.678Z  WARN message key=value`.
+//! Text: `2026-01-02T03:04:05.678Z  WARN message key="value" n=3`.
 //! JSON: `{"timestamp":"…","level":"WARN","fields":{"message":"…","key":"value"}}`,
-//! the layout of tracing-subscriber's JSON, so that log pipelines built for it
-//! read baton's lines as they are.
+//! the layout of tracing-subscriber's JSON (timestamps in milliseconds), so
+//! that log pipelines built for it read baton's lines.
 
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
@@ -94,7 +94,7 @@ fn format_line(format: LogFormat, now: SystemTime, event: &Event<'_>) -> String 
             format!(
                 "{} {level:>5} {}{}\n",
                 rfc3339_millis(now),
-                fields.message,
+                escape_controls(&fields.message),
                 fields.rest
             )
         }
@@ -126,8 +126,14 @@ impl Fields {
             return;
         }
         match self.format {
+            // Text: strings quoted (and escaped) as tracing-subscriber does;
+            // other values as they format, control characters escaped, so
+            // that no value can split or forge a line.
+            LogFormat::Text if quote => {
+                let _ = write!(self.rest, " {}={value:?}", field.name());
+            }
             LogFormat::Text => {
-                let _ = write!(self.rest, " {}={value}", field.name());
+                let _ = write!(self.rest, " {}={}", field.name(), escape_controls(value));
             }
             LogFormat::Json => {
                 self.rest.push(',');
@@ -141,6 +147,23 @@ impl Fields {
             }
         }
     }
+}
+
+/// `text` with control characters (C0, DEL, C1) escaped as Rust does.
+fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 impl Visit for Fields {

@@ -16,7 +16,15 @@ pub fn init() {
     });
     // SAFETY: `fds` is a valid array of three pollfd for the whole call.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) };
-    if n <= 0 {
+    if n < 0 {
+        // No poll (a seccomp profile, say): ask each descriptor instead.
+        for pfd in &mut fds {
+            // SAFETY: F_GETFD only reads the descriptor's flags.
+            if unsafe { libc::fcntl(pfd.fd, libc::F_GETFD) } < 0 {
+                pfd.revents = libc::POLLNVAL;
+            }
+        }
+    } else if n == 0 {
         return;
     }
     for pfd in fds.iter().filter(|p| p.revents & libc::POLLNVAL != 0) {

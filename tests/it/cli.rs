@@ -148,3 +148,21 @@ fn a_usage_error_still_leaves_a_verdict_for_the_steps_after() {
     sb.run(["--post-file", "out4", "--help"]).expect_code(0);
     assert!(!sb.exists("out4") && !sb.exists("out4.err"));
 }
+
+/// A text log line stays one line whatever its values hold.
+#[test]
+fn text_log_lines_escape_control_characters() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("done\nFAKE line"), "0\n").unwrap();
+    let out = sb.run([
+        "--log-level",
+        "info",
+        "--post-file",
+        "done\nFAKE line",
+        "--",
+        "true",
+    ]);
+    out.expect_code(0);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains(r"done\nFAKE line"), "{}", out.stderr);
+}

@@ -217,6 +217,13 @@ fn the_command_is_found_and_run_as_execvp_would() {
     out.expect_code(126);
     assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
     assert_eq!(sb.read("out.err"), "126\n");
+
+    // A path is tried as it is, and its error is the step's: a file on the
+    // way is no directory (126), an empty name is no command (127).
+    let out = sb.run(["--", "./plain/x"]);
+    out.expect_code(126);
+    assert!(out.stderr.contains("Not a directory"), "{}", out.stderr);
+    sb.run(["--entrypoint=", "--", "x"]).expect_code(127);
 }
 
 /// A PATH set by an env file is the one the command is looked up in.
