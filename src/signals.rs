@@ -1,11 +1,11 @@
 //! Every signal baton receives arrives through one signalfd, in order, on the
 //! main thread. The signals are blocked (so the kernel queues them, even for
-//! PID 1, which would otherwise drop signals it has no handler for). The
-//! disposition of every signal, 1 to 64, is reset to default first thing, so
-//! that a signal the parent ignored still reaches us, and the command, which
-//! inherits dispositions (ignored ones survive exec), starts clean without a
-//! reset of its own between clone and exec. baton installs no handler, so
-//! nothing changes them later. Synchronous faults (SEGV, BUS, ILL, FPE, TRAP,
+//! PID 1, which would otherwise drop signals it has no handler for). Every
+//! signal that baton's parent left ignored, 1 to 64, is reset to default first
+//! thing, so that it still reaches us, and the command, which inherits
+//! dispositions (ignored ones survive exec), starts clean without a reset of
+//! its own between clone and exec. baton installs no handler, so nothing
+//! changes them later. Synchronous faults (SEGV, BUS, ILL, FPE, TRAP,
 //! ABRT, SYS) stay unblocked so that a crash of baton is still a crash, and
 //! TTIN/TTOU keep their job-control meaning, as in tini.
 
@@ -73,16 +73,25 @@ pub fn block() -> Result<Blocked> {
     Ok(Blocked(fd))
 }
 
-/// Sets every signal's action to the default, with the raw system call: it
-/// also reaches 32 and 33, which glibc keeps for itself and refuses (an
-/// ancestor that is not glibc may have left them ignored). An all-zero kernel
-/// `sigaction` is `SIG_DFL`, no flags, an empty mask; KILL and STOP, which
-/// cannot be changed, are refused by the kernel and keep their default.
+/// Sets the action of every ignored signal to the default, with the raw
+/// system call: it also reaches 32 and 33, which glibc keeps for itself and
+/// refuses (an ancestor that is not glibc may have left them ignored). An
+/// all-zero kernel `sigaction` is `SIG_DFL`, no flags, an empty mask.
+///
+/// Only ignored signals need it: a handler does not survive exec, and baton
+/// installs none. Which ones are ignored comes from `SigIgn` in
+/// /proc/self/status (three system calls); without it, all 64 are reset (64
+/// calls, which measured 0.1 ms of a 1.5 ms `baton -- true`).
 fn reset_dispositions() {
+    let ignored = ignored_signals().unwrap_or(u64::MAX);
     let default = [0u64; 4];
     for signal in 1..=64 {
+        if ignored & (1 << (signal - 1)) == 0 {
+            continue;
+        }
         // SAFETY: `default` outlives the call and is at least as large as
         // the kernel's `struct sigaction`; the old action is not asked for.
+        // KILL and STOP, which cannot be changed, are refused by the kernel.
         unsafe {
             libc::syscall(
                 libc::SYS_rt_sigaction,
@@ -93,6 +102,24 @@ fn reset_dispositions() {
             );
         }
     }
+}
+
+/// The set of ignored signals (bit N-1 for signal N), from /proc/self/status.
+fn ignored_signals() -> Option<u64> {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    let mut file = std::fs::File::open("/proc/self/status").ok()?;
+    let mut len = 0;
+    while len < buf.len() {
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(_) => return None,
+        }
+    }
+    let text = std::str::from_utf8(&buf[..len]).ok()?;
+    let hex = text.lines().find_map(|l| l.strip_prefix("SigIgn:"))?.trim();
+    u64::from_str_radix(hex, 16).ok()
 }
 
 /// The signal source once inside the runtime.
