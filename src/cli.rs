@@ -665,11 +665,6 @@ fn boolean(value: &OsStr) -> Result<bool, String> {
     }
 }
 
-/// The help text names every option once (for tests and the README check).
-pub fn option_names() -> impl Iterator<Item = &'static str> {
-    OPTIONS.iter().map(|o| o.name)
-}
-
 /// For the tests: `Path` of the post file found on a bad command line.
 #[cfg(test)]
 fn post_file_in(words: &[&str]) -> Option<PathBuf> {
@@ -788,10 +783,28 @@ mod tests {
         let Err(Stop::Help(text)) = parse(&["--post-file", "p", "-h"]) else {
             panic!("no help")
         };
-        for name in option_names() {
-            assert!(text.contains(&format!("--{name}")), "{name} missing");
+        for opt in OPTIONS {
+            assert!(
+                text.contains(&format!("--{}", opt.name)),
+                "{} missing",
+                opt.name
+            );
         }
         assert!(matches!(parse(&["-version"]), Err(Stop::Version(v)) if v.starts_with("baton ")));
+    }
+
+    /// The README's option table keeps up with the parser.
+    #[test]
+    fn the_readme_documents_every_option() {
+        let readme = include_str!("../README.md");
+        for opt in OPTIONS {
+            assert!(
+                readme.contains(&format!("| `--{}", opt.name))
+                    || readme.contains(&format!(", `--{}", opt.name)),
+                "--{} is not in the README's option table",
+                opt.name
+            );
+        }
     }
 
     #[test]
