@@ -1,8 +1,9 @@
-//! Link settings for the static release binary. With `+crt-static` the binary
-//! is a static-pie that relocates itself at start-up; packing its relative
-//! relocations (RELR, read by glibc since 2.36 and by both lld and GNU ld)
-//! makes that table 77 KB smaller and the self-relocation shorter, and keeps
-//! the binary position-independent (ASLR). See docs/performance.md.
+//! Link settings for a static binary. `scripts/build-static` builds it
+//! position-dependent; built as a static-pie instead (`+crt-static` without
+//! `-C relocation-model=static`), it relocates itself at start-up, and packing
+//! its relative relocations (RELR, read by glibc since 2.36, written by lld and
+//! GNU ld) makes that table 77 KB smaller and the self-relocation shorter. The
+//! flag is harmless for a position-dependent binary. See docs/performance.md.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
