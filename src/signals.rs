@@ -1,11 +1,10 @@
 //! Every signal baton receives arrives through one signalfd, in order, on the
 //! main thread. The signals are blocked (so the kernel queues them, even for
 //! PID 1, which would otherwise drop signals it has no handler for). Every
-//! signal that baton's parent left ignored, 1 to 64, is reset to default first
-//! thing, so that it still reaches us, and the command, which inherits
-//! dispositions (ignored ones survive exec), starts clean without a reset of
-//! its own between clone and exec. baton installs no handler, so nothing
-//! changes them later. Synchronous faults (SEGV, BUS, ILL, FPE, TRAP,
+//! signal's disposition, 1 to 64, is reset to default first thing, so that the
+//! command, which inherits dispositions (ignored ones survive exec), starts
+//! clean whatever baton's parent ignored, without a reset of its own between
+//! clone and exec. baton installs no handler, so nothing changes them later. Synchronous faults (SEGV, BUS, ILL, FPE, TRAP,
 //! ABRT, SYS) stay unblocked so that a crash of baton is still a crash, and
 //! TTIN/TTOU keep their job-control meaning, as in tini.
 
@@ -73,25 +72,21 @@ pub fn block() -> Result<Blocked> {
     Ok(Blocked(fd))
 }
 
-/// Sets the action of every ignored signal to the default, with the raw
-/// system call: it also reaches 32 and 33, which glibc keeps for itself and
-/// refuses (an ancestor that is not glibc may have left them ignored). An
-/// all-zero kernel `sigaction` is `SIG_DFL`, no flags, an empty mask.
+/// Sets every signal's action to the default, with the raw system call: it
+/// also reaches 32 and 33, which glibc keeps for itself and refuses (an
+/// ancestor that is not glibc may have left them ignored). An all-zero kernel
+/// `sigaction` is `SIG_DFL`, no flags, an empty mask; KILL and STOP, which
+/// cannot be changed, are refused by the kernel.
 ///
-/// Only ignored signals need it: a handler does not survive exec, and baton
-/// installs none. Which ones are ignored comes from `SigIgn` in
-/// /proc/self/status (three system calls); without it, all 64 are reset (64
-/// calls, which measured 0.1 ms of a 1.5 ms `baton -- true`).
+/// Only ignored signals need it (a handler does not survive exec, and baton
+/// installs none), but finding out which are ignored costs more: reading
+/// `SigIgn` from /proc/self/status measured 0.09 ms slower per start than
+/// these 64 calls (docs/performance.md).
 fn reset_dispositions() {
-    let ignored = ignored_signals().unwrap_or(u64::MAX);
     let default = [0u64; 4];
     for signal in 1..=64 {
-        if ignored & (1 << (signal - 1)) == 0 {
-            continue;
-        }
         // SAFETY: `default` outlives the call and is at least as large as
         // the kernel's `struct sigaction`; the old action is not asked for.
-        // KILL and STOP, which cannot be changed, are refused by the kernel.
         unsafe {
             libc::syscall(
                 libc::SYS_rt_sigaction,
@@ -102,40 +97,6 @@ fn reset_dispositions() {
             );
         }
     }
-}
-
-/// The set of ignored signals (bit N-1 for signal N), from /proc/self/status:
-/// one read of it (about 1.5 KB), the `SigIgn:` line found by bytes (no UTF-8
-/// check, no line iterator: this runs in every container, before the command).
-fn ignored_signals() -> Option<u64> {
-    use std::io::Read;
-    let mut buf = [0u8; 4096];
-    let len = std::fs::File::open("/proc/self/status")
-        .ok()?
-        .read(&mut buf)
-        .ok()
-        .filter(|&n| n < buf.len())?;
-    let mut rest = &buf[..len];
-    let hex = loop {
-        let newline = rest.iter().position(|&b| b == b'\n')?;
-        rest = &rest[newline + 1..];
-        if let Some(hex) = rest.strip_prefix(b"SigIgn:") {
-            break hex;
-        }
-    };
-    let mut mask: u64 = 0;
-    let mut digits = 0;
-    for &b in hex {
-        let digit = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'\t' | b' ' if digits == 0 => continue,
-            _ => break,
-        };
-        mask = mask.checked_mul(16)? | u64::from(digit);
-        digits += 1;
-    }
-    (digits > 0).then_some(mask)
 }
 
 /// The signal source once inside the runtime.
