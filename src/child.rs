@@ -3,9 +3,9 @@
 //! and what a script leaves behind can be found and stopped. It inherits
 //! stdin, stdout and stderr (or the capture pipes of `output`), default signal dispositions
 //! and an empty signal mask, whatever baton or its parent blocked or
-//! ignored: both are inherited across exec, so baton resets every disposition
-//! for itself at start-up (`signals`) and the child empties its mask before
-//! exec.
+//! ignored: both are inherited across exec, so baton resets the dispositions
+//! of the signals it forwards at start-up (`signals`) and the child empties
+//! its mask before exec.
 //!
 //! The child is started the way glibc's `posix_spawn` does it, with
 //! `clone(CLONE_VM | CLONE_VFORK)`: it borrows baton's memory until its exec,
@@ -203,9 +203,10 @@ fn clone_child(child: &mut ChildArgs) -> io::Result<Pid> {
 }
 
 /// The child, between clone and exec: its own process group, the captured
-/// streams, an empty signal mask, then exec of each candidate in turn. Every
-/// disposition is already the default (`signals::block` reset them in baton,
-/// which installs no handler). Raw system calls only (no allocation, no lock).
+/// streams, an empty signal mask, then exec of each candidate in turn. The
+/// dispositions that matter are already the default (`signals::block` reset
+/// them in baton, which installs no handler). Raw system calls only (no
+/// allocation, no lock).
 extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the parent's `ChildArgs` (see `clone_child`); the
     // parent sleeps until this process execs or exits.

@@ -17,11 +17,10 @@ use tokio::sync::Notify;
 
 use crate::exit_code::ChildExit;
 
-/// Makes baton the reaper of its descendants' orphans (a no-op as PID 1).
+/// Makes baton the reaper of its descendants' orphans. As PID 1 it already
+/// is; the flag is then harmless, and setting it costs less than asking the
+/// kernel for the pid first.
 pub fn become_subreaper() -> Result<()> {
-    if std::process::id() == 1 {
-        return Ok(());
-    }
     nix::sys::prctl::set_child_subreaper(true).context("prctl(PR_SET_CHILD_SUBREAPER)")
 }
 

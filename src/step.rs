@@ -182,7 +182,7 @@ pub fn run(step: &Step) -> Result<u8> {
             .enable_time()
             .build()
             .context("starting the async runtime")?;
-        runtime.block_on(async {
+        let report = runtime.block_on(async {
             let mut cx = Listeners {
                 signals: Signals::register(blocked)?,
                 reaper: Reaper::default(),
@@ -199,11 +199,17 @@ pub fn run(step: &Step) -> Result<u8> {
                 &mut cx,
             )
             .await?;
-            match outcome {
+            let report = match outcome {
                 Outcome::Ready => execute(step, &mut cx).await,
                 outcome => Ok(not_run(&outcome)),
-            }
-        })
+            };
+            // baton exits right after the verdict, and exit closes every
+            // descriptor: closing them here would cost a system call each.
+            std::mem::forget(cx);
+            report
+        });
+        std::mem::forget(runtime);
+        report
     })();
     let mut report = match report {
         Ok(report) => report,
