@@ -1,11 +1,10 @@
 //! Starting the command and acting on its process group. The command runs in a
 //! process group of its own, so that a signal reaches a whole shell pipeline
 //! and what a script leaves behind can be found and stopped. It inherits
-//! stdin, stdout and stderr (or the capture pipes of `output`), default signal dispositions
-//! and an empty signal mask, whatever baton or its parent blocked or
-//! ignored: both are inherited across exec, so baton resets the dispositions
-//! of the signals it forwards at start-up (`signals`) and the child empties
-//! its mask before exec.
+//! stdin, stdout and stderr (or the capture pipes of `output`) and the signal
+//! dispositions baton got (as with tini; see `signals`), with an empty signal
+//! mask whatever baton or its parent blocked: the mask is inherited across
+//! exec, so the child empties it before exec.
 //!
 //! The child is started the way glibc's `posix_spawn` does it, with
 //! `clone(CLONE_VM | CLONE_VFORK)`: it borrows baton's memory until its exec,
@@ -203,10 +202,9 @@ fn clone_child(child: &mut ChildArgs) -> io::Result<Pid> {
 }
 
 /// The child, between clone and exec: its own process group, the captured
-/// streams, an empty signal mask, then exec of each candidate in turn. The
-/// dispositions that matter are already the default (`signals::block` reset
-/// them in baton, which installs no handler). Raw system calls only (no
-/// allocation, no lock).
+/// streams, an empty signal mask, then exec of each candidate in turn. baton
+/// installs no handler, so no disposition needs changing here. Raw system
+/// calls only (no allocation, no lock).
 extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the parent's `ChildArgs` (see `clone_child`); the
     // parent sleeps until this process execs or exits.

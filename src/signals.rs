@@ -1,13 +1,12 @@
 //! Every signal baton receives arrives through one signalfd, in order, on the
 //! main thread. The signals are blocked (so the kernel queues them, even for
-//! PID 1, which would otherwise drop signals it has no handler for). Their
-//! dispositions are reset to default first thing, so that the command, which
-//! inherits dispositions (ignored ones survive exec), gets every signal baton
-//! forwards whatever baton's parent ignored, without a reset of its own
-//! between clone and exec. baton installs no handler, so nothing changes them
-//! later. Synchronous faults (SEGV, BUS, ILL, FPE, TRAP,
-//! ABRT, SYS) stay unblocked so that a crash of baton is still a crash, and
-//! TTIN/TTOU keep their job-control meaning, as in tini.
+//! PID 1, which would otherwise drop signals it has no handler for, and even
+//! when baton's parent left them ignored). baton installs no handler and
+//! changes one disposition, SIGCHLD's (see `reset_dispositions`); the command
+//! inherits the others as baton got them, as with tini. Synchronous faults
+//! (SEGV, BUS, ILL, FPE, TRAP, ABRT, SYS) stay unblocked so that a crash of
+//! baton is still a crash, and TTIN/TTOU keep their job-control meaning, as in
+//! tini.
 
 use anyhow::{Context, Result};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
@@ -62,34 +61,28 @@ fn routed() -> SigSet {
 #[derive(Debug)]
 pub struct Blocked(SignalFd);
 
-/// Resets the routed signals' dispositions, blocks them and opens the signalfd.
+/// Resets SIGCHLD's disposition, blocks the routed signals and opens the signalfd.
 pub fn block() -> Result<Blocked> {
+    reset_dispositions();
     let set = routed();
-    reset_dispositions(&set);
     set.thread_block().context("blocking signals")?;
     let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .context("creating a signalfd")?;
     Ok(Blocked(fd))
 }
 
-/// Sets the action of every routed signal (the forwarded ones and SIGCHLD) to
-/// the default. baton itself does not need it (a blocked signal is queued
-/// even when ignored), but its command inherits dispositions and ignored ones
-/// survive exec: a forwarded SIGTERM would be lost on a command that inherited
-/// it ignored, and an inherited ignored SIGCHLD breaks `wait` in a shell.
-/// Other signals pass through exec as the kernel keeps them, as with tini.
-///
-/// Not all 64: each `rt_sigaction` costs about 1.3 µs in a fresh process
-/// here, and resetting all 64 was 5 % of `baton -- true`; finding out first
-/// which are ignored (`SigIgn` in /proc/self/status) cost more still
-/// (docs/performance.md).
-fn reset_dispositions(routed: &SigSet) {
+/// Sets SIGCHLD's action to the default. Inherited as "ignore", it would make
+/// the kernel reap baton's children itself, and baton would never learn its
+/// command's exit status. The other routed signals need nothing: a blocked
+/// signal is queued even when its action is "ignore", so baton receives and
+/// forwards them whatever its parent did. The command inherits the other
+/// dispositions as they are, as with tini and across any exec: a command
+/// started under `nohup` keeps ignoring SIGHUP.
+fn reset_dispositions() {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    for signal in routed {
-        // SAFETY: installing SIG_DFL runs no code of ours in signal context.
-        // A routed signal is never KILL or STOP, so the call cannot fail.
-        let _ = unsafe { sigaction(signal, &default) };
-    }
+    // SAFETY: installing SIG_DFL runs no code of ours in signal context; the
+    // call cannot fail for SIGCHLD.
+    let _ = unsafe { sigaction(Signal::SIGCHLD, &default) };
 }
 
 /// The signal source once inside the runtime.

@@ -67,11 +67,12 @@ fn every_forwarded_signal_reaches_the_command() {
     out.expect_code(0);
 }
 
-/// The command starts with an empty mask, and every signal baton forwards
-/// (and SIGCHLD) at its default action, whatever baton's parent blocked or
-/// ignored; other ignored signals pass through exec as they would with tini.
+/// The command starts with an empty mask whatever baton's parent blocked, and
+/// with the dispositions baton's parent gave it, as with tini and across any
+/// exec (a command under `nohup` keeps ignoring SIGHUP), but for SIGCHLD,
+/// which baton needs at its default to learn how its children end.
 #[test]
-fn the_command_starts_with_an_empty_mask_and_default_dispositions() {
+fn the_command_starts_with_an_empty_mask_and_inherited_dispositions() {
     let sb = Sandbox::new();
     let mut command = sb.baton(["--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"]);
     // SAFETY: only async-signal-safe calls between fork and exec.
@@ -105,10 +106,14 @@ fn the_command_starts_with_an_empty_mask_and_default_dispositions() {
     }
     let out = sb.start(command).finish();
     out.expect_code(0);
-    // Left ignored: 5, 31, 32, 33, 34, 50 and 64, none of which baton forwards.
+    // Ignored as the parent left them: HUP, INT, TERM, 5, 31 to 34, 50, 64.
+    let ignored: u64 = [1, 2, 15, 5, 31, 32, 33, 34, 50, 64]
+        .iter()
+        .map(|n| 1u64 << (n - 1))
+        .sum();
     assert_eq!(
         out.stdout,
-        "SigBlk:\t0000000000000000\nSigIgn:\t80020003c0000010\n"
+        format!("SigBlk:\t0000000000000000\nSigIgn:\t{ignored:016x}\n")
     );
 }
 
@@ -155,4 +160,38 @@ fn sigterm_while_waiting_stops_the_wait_and_fails_the_step() {
         assert_eq!(sb.read("out.err"), format!("{code}\n"));
         assert!(sb.read("term").contains(r#""Reason","value":"Terminated""#));
     }
+}
+
+/// A parent that left SIGCHLD ignored would have the kernel reap baton's
+/// children behind its back; and one that left SIGTERM ignored must still be
+/// able to stop baton (a blocked signal is queued even when ignored).
+#[test]
+fn signals_the_parent_ignored_still_work_for_baton() {
+    let sb = Sandbox::new();
+    let ignoring = |args: &[&str]| {
+        let mut command = sb.baton(args);
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::signal::signal(Signal::SIGCHLD, nix::sys::signal::SigHandler::SigIgn)?;
+                nix::sys::signal::signal(Signal::SIGTERM, nix::sys::signal::SigHandler::SigIgn)?;
+                Ok(())
+            });
+        }
+        command
+    };
+    let out = sb.start(ignoring(&["--", "sh", "-c", "exit 3"])).finish();
+    out.expect_code(3);
+    let run = sb.start(ignoring(&[
+        "--wait-file",
+        "never",
+        "--post-file",
+        "out",
+        "--",
+        "true",
+    ]));
+    run.wait_watching();
+    run.signal(Signal::SIGTERM);
+    run.finish().expect_code(128 + 15);
+    assert_eq!(sb.read("out.err"), "143\n");
 }
