@@ -18,6 +18,7 @@ import json
 import math
 import os
 import platform
+import random
 import select
 import shlex
 import shutil
@@ -473,6 +474,15 @@ def bench_overhead(ctx):
             return None
         return statistics.median(a / b for a, b in zip(rounds[name], rounds["tini"]))
 
+    def paired_ci(name):
+        """95 % interval of `paired`, by resampling the rounds (bootstrap)."""
+        if "tini" not in rounds or len(rounds["tini"]) < 10:
+            return None
+        ratios = [a / b for a, b in zip(rounds[name], rounds["tini"])]
+        rng = random.Random(1)
+        meds = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(1000))
+        return meds[25], meds[974]
+
     ok = tini is not None and paired("baton") <= 1.0
     rows = []
     for name, argv in entries:
@@ -482,23 +492,26 @@ def bench_overhead(ctx):
             target = "no slower than tini (paired ratio ≤ 1.00)"
             result = verdict(ok) if tini is not None else "not judged: tini not installed"
         pr = paired(name)
+        ci = paired_ci(name) if name != "tini" else None
+        pr_cell = "" if pr is None else f"{pr:.3f}" + (f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci else "")
         rows.append([f"{label}: `{shlex.join([os.path.basename(argv[0])] + argv[1:])}`"]
                     + stat_cells(st[name], fmt_s)
                     + [fmt_s(st[name]["median"] - bare) if name != "bare true" else "—",
-                       fmt_ratio(st[name]["median"], tini),
-                       f"{pr:.3f}" if pr is not None else "", target, result])
+                       fmt_ratio(st[name]["median"], tini), pr_cell, target, result])
     for name in missing:
         rows.append([ctx.peer_label[name], f"not measured: {name} not installed"] + [""] * 8)
     body = (
         "Each command as a whole process, from spawn to exit: the wrapper starts, spawns "
         f"`{ctx.true}`, reaps it and exits. {how}\n\n"
         + md_table(["command", "median", "min", "max", "runs", "added to bare `true` (median)",
-                    "ratio of medians to tini", "paired ratio to tini (median over rounds)",
+                    "ratio of medians to tini", "paired ratio to tini (median over rounds; 95 % interval)",
                     "target", "result"], rows)
         + "\n\nThe target is judged on the paired ratio: in each round, this command's median "
         "over tini's, then the median over the rounds. Commands of one round ran within a "
         "fraction of a second of each other, so the ratio is free of the machine's drift "
-        "between rounds, which moves the pooled medians by several per cent from run to run.\n"
+        "between rounds, which moves the pooled medians by several per cent from run to run. "
+        "The interval comes from resampling the rounds (bootstrap, 1000 draws); an interval "
+        "that contains 1.00 is a tie that a run can tip either way.\n"
     )
     pr = paired("baton")
     summary = [("2. Wrapper overhead, `baton -- true`",
