@@ -111,7 +111,9 @@ impl Watcher {
         let path = lock_path(marker);
         let meta = match fs::metadata(&path) {
             Ok(meta) => meta,
-            Err(err) if err.kind() == ErrorKind::NotFound => {
+            // Not there (yet): a path through something that is not a
+            // directory yet counts as missing too, as for the wait file.
+            Err(err) if matches!(err.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
                 self.open.retain(|(p, _)| *p != path);
                 return Ok(Holder::Absent);
             }
@@ -128,7 +130,11 @@ impl Watcher {
                 // whose close is no IN_CLOSE_WRITE for any watcher.
                 let file = match fs::File::open(&path) {
                     Ok(file) => file,
-                    Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Holder::Absent),
+                    Err(err)
+                        if matches!(err.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) =>
+                    {
+                        return Ok(Holder::Absent)
+                    }
                     Err(err) => {
                         return Err(err).with_context(|| format!("opening {}", path.display()))
                     }

@@ -313,10 +313,22 @@ fn remove_stale(path: &Path) -> Result<()> {
     }
 }
 
-/// Writes the termination message, the step metadata and the verdict marker.
+/// Writes the termination message, the step metadata and the verdict marker,
+/// and `READY.err` for a step with a ready file that never got there (it
+/// failed or was skipped before its command was ready, or never ran it), so
+/// that the sidecar's waiters do not take it for one that has not started.
 /// Results that do not fit the message fail the step (`ResultsTooLarge`).
 fn finish(step: &Step, report: &mut Report) -> Result<()> {
     let mut first_error = None;
+    if let Some(ready) = &step.ready_file {
+        let settled = ready.exists() || err_path(ready).exists();
+        if !settled {
+            let failure = Some(report.code.max(exit_code::SKIPPED));
+            if let Err(err) = supervise::write_ready(step, failure) {
+                first_error = Some(err);
+            }
+        }
+    }
     if let Some(path) = &step.termination_path {
         if let Err(err) = write_termination(step, path, report) {
             first_error = Some(err);
@@ -412,7 +424,12 @@ async fn execute(step: &Step, cx: &mut Listeners) -> Result<Report> {
     let mut delay = step.retry_delay;
     let mut attempt = 1;
     loop {
-        let (mut report, retryable) = attempt_once(step, &env, cx).await?;
+        if attempt > 1 {
+            // A new run of the command must earn its readiness again.
+            clear_ready(step)?;
+        }
+        let last = attempt > step.retries;
+        let (mut report, retryable) = attempt_once(step, &env, cx, last).await?;
         report.started_at = started_at;
         report.attempts = (step.retries > 0).then_some(attempt);
         if !retryable || attempt > step.retries {
@@ -456,6 +473,7 @@ async fn attempt_once(
     step: &Step,
     env: &[(OsString, OsString)],
     cx: &mut Listeners,
+    last: bool,
 ) -> Result<(Report, bool)> {
     let (capture, pipes) = output::start(step.stdout_path.as_deref(), step.stderr_path.as_deref())?;
     let group = match child::spawn(&step.argv, env, pipes) {
@@ -470,7 +488,7 @@ async fn attempt_once(
     };
     cx.reaper.follow(group);
     tracing::debug!(pid = group.as_raw(), "command started");
-    let ended = match supervise::supervise(group, step, cx).await {
+    let ended = match supervise::supervise(group, step, cx, last).await {
         Ok(ended) => ended,
         Err(err) => {
             // Never leave the command running behind a verdict.

@@ -79,7 +79,11 @@ enum Readiness {
 /// exited, the rest of its group gets SIGTERM, then SIGKILL after the grace
 /// period.
 #[allow(clippy::too_many_lines)] // one select loop: its state reads best in one place
-pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners) -> Result<Ended> {
+///
+/// `last` says whether this is the step's last attempt: only then does a
+/// command that ends before it is ready fail its waiters at once (a retry
+/// may still get there; `step::finish` writes `READY.err` in the end).
+pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) -> Result<Ended> {
     let deadline = step.timeout.map(|t| Instant::now() + t);
     let ready_deadline = step.ready_timeout.map(|t| Instant::now() + t);
     let mut readiness = if step.ready_file.is_some() {
@@ -116,9 +120,12 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners) -> Result<En
     loop {
         if let Some(status) = exit {
             if readiness == Readiness::Probing {
-                // It ended before it was ready: let the waiters fail fast.
+                // It ended before it was ready: let the waiters fail fast,
+                // unless another attempt follows.
                 readiness = Readiness::Settled;
-                write_ready(step, Some(ChildExit::code(status)))?;
+                if last {
+                    write_ready(step, Some(ChildExit::code(status)))?;
+                }
             }
             if !step.kill_group || !child::group_exists(group) {
                 ended.exit = status;

@@ -132,6 +132,7 @@ pub fn requested(
     cancel_file: Option<&Path>,
     content: bool,
 ) -> Result<Option<Request>> {
+    watch.begin_round();
     for file in stop_files {
         watch.cover(file);
         watch.cover(&err_path(file));

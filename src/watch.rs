@@ -61,6 +61,13 @@ fn mask() -> AddWatchFlags {
         | AddWatchFlags::IN_ONLYDIR
 }
 
+/// After an `IN_CLOSE_WRITE` (a writer's lock closing as it dies), how often
+/// and how many times to look again without an event. The kernel sends the
+/// close event before it drops the dead writer's `flock`, so a waiter woken
+/// at once can still find the lock held, and no later event would come.
+const LOCK_CLOSE_RECHECK: Duration = Duration::from_millis(2);
+const LOCK_CLOSE_RECHECKS: u8 = 5;
+
 /// The events on a writer's lock file that mean "look again": the lock file
 /// removed or replaced (its link count changes), the writer's last close.
 fn lock_mask() -> AddWatchFlags {
@@ -101,6 +108,9 @@ pub struct Watch {
     quiet: HashSet<PathBuf>,
     /// Watches removed on purpose; their last event (`IN_IGNORED`) is no news.
     retired: HashSet<WatchDescriptor>,
+    /// Rounds left in which to look again after a short pause, without an
+    /// event (see `LOCK_CLOSE_RECHECK`).
+    rechecks: u8,
     /// Something changed while covering: look again without waiting.
     again: bool,
     poll: bool,
@@ -192,10 +202,21 @@ impl Watch {
             return;
         }
         if let Ok(wd) = inotify.get_ref().0.add_watch(lock, lock_mask()) {
-            // The same inode gives the same descriptor: renewed, not added.
-            self.guards.insert(wd, file.to_path_buf());
+            // The same inode gives the same descriptor: renewed, not added. A
+            // new guard was probed before its watch existed (a restarted
+            // writer's lock): look once more now that it is watched.
+            if self.guards.insert(wd, file.to_path_buf()).is_none() {
+                self.again = true;
+            }
             self.guarded.push(file.to_path_buf());
         }
+    }
+
+    /// Starts a round of covering and checking: the guards of earlier rounds
+    /// count no more.
+    pub fn begin_round(&mut self) {
+        self.guarded.clear();
+        self.fresh = true;
     }
 
     /// After a round: drops the guards no longer asked for, stops watching
@@ -289,6 +310,22 @@ impl Watch {
             tokio::time::sleep(POLL_INTERVAL).await;
             return Ok(());
         }
+        if self.inotify.is_none() {
+            return std::future::pending().await;
+        }
+        if self.rechecks > 0 {
+            self.rechecks -= 1;
+            // Either an event, or a look again after the pause.
+            return match tokio::time::timeout(LOCK_CLOSE_RECHECK, self.events()).await {
+                Ok(read) => read,
+                Err(_elapsed) => Ok(()),
+            };
+        }
+        self.events().await
+    }
+
+    /// Reads events until one may change a check.
+    async fn events(&mut self) -> Result<()> {
         let Some(inotify) = &self.inotify else {
             return std::future::pending().await;
         };
@@ -319,9 +356,13 @@ impl Watch {
                     }
                     continue;
                 }
+                let closed = event.mask.contains(AddWatchFlags::IN_CLOSE_WRITE);
                 if self.guards.contains_key(&event.wd) {
                     if event.mask.contains(AddWatchFlags::IN_IGNORED) {
                         self.guards.remove(&event.wd);
+                    }
+                    if closed {
+                        self.rechecks = LOCK_CLOSE_RECHECKS;
                     }
                     relevant = true;
                     continue;
@@ -344,7 +385,7 @@ impl Watch {
                     relevant = true;
                     continue;
                 }
-                relevant |= spellings.iter().any(|dir| {
+                let covered = spellings.iter().any(|dir| {
                     self.names.get(dir).is_some_and(|names| {
                         names.contains(&None)
                             || event
@@ -353,6 +394,10 @@ impl Watch {
                                 .is_some_and(|n| names.contains(&Some(n.clone())))
                     })
                 });
+                if covered && closed {
+                    self.rechecks = LOCK_CLOSE_RECHECKS;
+                }
+                relevant |= covered;
             }
             if relevant {
                 return Ok(());

@@ -355,3 +355,62 @@ fn success_exit_codes_count_as_success() {
     out.expect_code(2);
     assert!(out.stderr.contains("300"), "{}", out.stderr);
 }
+
+/// A sidecar that never runs its command (its own wait failed upstream) still
+/// settles its ready file: `READY.err`, so that its waiters skip rather than
+/// take it for a sidecar that has not started.
+#[test]
+fn a_sidecar_skipped_before_it_ran_fails_its_ready_file() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("up.err"), "1\n").unwrap();
+    sb.run([
+        "--wait-file",
+        "up",
+        "--ready-file",
+        "ready",
+        "--post-file",
+        "side",
+        "--",
+        "sleep",
+        "100",
+    ])
+    .expect_code(1);
+    assert_eq!(sb.read("ready.err"), "1\n");
+    assert!(!sb.exists("ready"));
+    // A waiter of the sidecar skips at once.
+    sb.run(["--wait-file", "ready", "--", "true"])
+        .expect_code(1);
+}
+
+/// A retry may still get ready: the attempt that ended before it was ready
+/// leaves no `READY.err` behind for the waiters to fail on.
+#[test]
+fn an_attempt_that_ends_before_ready_does_not_fail_the_waiters_of_a_retry() {
+    let sb = Sandbox::new();
+    let run = sb.start(sb.baton([
+        "--ready-file",
+        "ready",
+        "--ready-probe",
+        "file:ok",
+        "--retries",
+        "1",
+        "--retry-delay",
+        "0s",
+        "--stop-file",
+        "stop",
+        "--post-file",
+        "side",
+        "--",
+        "sh",
+        "-c",
+        "if [ -e tried ]; then touch ok; exec sleep 100; fi; touch tried; exit 3",
+    ]));
+    wait_for("the retry to get ready", || sb.exists("ready"));
+    assert!(
+        !sb.exists("ready.err"),
+        "the first attempt failed the waiters"
+    );
+    std::fs::write(sb.path("stop"), "").unwrap();
+    run.finish().expect_code(0);
+    assert!(!sb.exists("ready.err"));
+}
