@@ -478,8 +478,8 @@ async fn attempt_once(
     let (capture, pipes) = output::start(step.stdout_path.as_deref(), step.stderr_path.as_deref())?;
     let group = match child::spawn(&step.argv, env, pipes) {
         Ok(pid) => pid,
+        // Not retried: `finish` writes READY.err with the failure's code.
         Err(failure) => {
-            supervise::write_ready(step, Some(failure.code))?;
             return Ok((
                 Report::new(failure.code, None, Some(failure.message)),
                 false,

@@ -46,6 +46,8 @@ use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest as Readiness;
 
+use crate::marker::err_path;
+
 /// How often files are checked when inotify cannot be used.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -100,7 +102,8 @@ pub struct Watch {
     names: HashMap<PathBuf, HashSet<Option<OsString>>>,
     /// Watches on writers' lock files, with the file each one guards.
     guards: HashMap<WatchDescriptor, PathBuf>,
-    /// The files guarded in the round that is being checked (see `settle`).
+    /// The paths guarded in the round that is being checked (see `settle`):
+    /// each guarded file, its `.err` and its `.lock`.
     guarded: Vec<PathBuf>,
     /// A round (cover and check) happened since the last `settle`.
     fresh: bool,
@@ -208,7 +211,8 @@ impl Watch {
             if self.guards.insert(wd, file.to_path_buf()).is_none() {
                 self.again = true;
             }
-            self.guarded.push(file.to_path_buf());
+            self.guarded
+                .extend([file.to_path_buf(), err_path(file), lock.to_path_buf()]);
         }
     }
 
@@ -243,19 +247,11 @@ impl Watch {
                 self.retired.insert(wd);
             }
         }
-        // A covered name is guarded if it is a guarded file, its `.err` or
-        // its `.lock`.
+        // A covered name is guarded if it is one of the paths `guard` listed.
         let is_guarded = |dir: &Path, name: &Option<OsString>| {
             name.as_ref().is_some_and(|name| {
-                guarded.iter().any(|file| {
-                    parent_of(file) == dir
-                        && file.file_name().is_some_and(|own| {
-                            let mut err = own.to_os_string();
-                            err.push(".err");
-                            let mut lock = own.to_os_string();
-                            lock.push(".lock");
-                            *name == own || *name == err || *name == lock
-                        })
+                guarded.iter().any(|path| {
+                    parent_of(path) == dir && path.file_name() == Some(name.as_os_str())
                 })
             })
         };

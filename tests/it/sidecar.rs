@@ -414,3 +414,21 @@ fn an_attempt_that_ends_before_ready_does_not_fail_the_waiters_of_a_retry() {
     run.finish().expect_code(0);
     assert!(!sb.exists("ready.err"));
 }
+
+/// A sidecar whose command cannot be started settles its ready file with the
+/// same code as its verdict.
+#[test]
+fn a_sidecar_that_cannot_start_fails_its_ready_file() {
+    let sb = Sandbox::new();
+    sb.run([
+        "--ready-file",
+        "ready",
+        "--post-file",
+        "side",
+        "--",
+        "no-such-command-xyz",
+    ])
+    .expect_code(127);
+    assert_eq!(sb.read("ready.err"), "127\n");
+    assert_eq!(sb.read("side.err"), "127\n");
+}

@@ -195,3 +195,19 @@ fn a_waiter_whose_predecessor_lives_is_not_woken_by_other_markers() {
     out.expect_code(0);
     assert_eq!(out.stdout, "after a\n");
 }
+
+/// A wait file whose path runs through a regular file is not there yet (the
+/// file may become a directory): baton waits, as for a missing file, and
+/// its predecessor's lock there is "not started", not an error.
+#[test]
+fn a_wait_path_through_a_file_is_waited_for() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("plain"), "").unwrap();
+    let mut run =
+        sb.start(sb.baton(["--wait-file", "plain/x", "--post-file", "out", "--", "true"]));
+    run.wait_watching();
+    assert!(!run.has_exited(), "baton gave up on a path through a file");
+    run.signal(nix::sys::signal::Signal::SIGTERM);
+    run.finish().expect_code(128 + 15);
+    assert_eq!(sb.read("out.err"), "143\n");
+}
