@@ -6,7 +6,6 @@
 //! children someone asked about are kept for them.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::pin::pin;
 
 use anyhow::{Context, Result};
@@ -27,29 +26,38 @@ pub fn become_subreaper() -> Result<()> {
 /// Reaps children and keeps the statuses of those being followed.
 #[derive(Debug, Default)]
 pub struct Reaper {
-    /// Followed children: `None` while running, then how they ended.
-    followed: RefCell<HashMap<Pid, Option<ChildExit>>>,
+    /// Followed children: `None` while running, then how they ended. A few
+    /// at most (the command, a probe): a list, which unlike a `HashMap` needs
+    /// no random seed from the kernel.
+    followed: RefCell<Vec<(Pid, Option<ChildExit>)>>,
     reaped: Notify,
 }
 
 impl Reaper {
     /// Keeps the status of `pid` for `take` or `exited` once it ends.
     pub fn follow(&self, pid: Pid) {
-        self.followed.borrow_mut().insert(pid, None);
+        let mut followed = self.followed.borrow_mut();
+        followed.retain(|(p, _)| *p != pid);
+        followed.push((pid, None));
     }
 
     /// How `pid` ended, if it has (and stops following it).
     pub fn take(&self, pid: Pid) -> Option<ChildExit> {
         let mut followed = self.followed.borrow_mut();
-        let exit = followed.get(&pid).copied().flatten()?;
-        followed.remove(&pid);
-        Some(exit)
+        let at = followed
+            .iter()
+            .position(|(p, exit)| *p == pid && exit.is_some())?;
+        followed.swap_remove(at).1
     }
 
     /// Stops following `pid`; true if it had not ended yet (as far as the
     /// reaper knows), so that its pid still names it.
     pub fn unfollow(&self, pid: Pid) -> bool {
-        matches!(self.followed.borrow_mut().remove(&pid), Some(None))
+        let mut followed = self.followed.borrow_mut();
+        let Some(at) = followed.iter().position(|(p, _)| *p == pid) else {
+            return false;
+        };
+        followed.swap_remove(at).1.is_none()
     }
 
     /// Waits until the followed child `pid` has ended (reaped by `reap`).
@@ -75,7 +83,12 @@ impl Reaper {
                 Ok(_) | Err(Errno::EINTR) => continue,
                 Err(err) => return Err(err).context("waitpid"),
             };
-            if let Some(slot) = self.followed.borrow_mut().get_mut(&pid) {
+            if let Some((_, slot)) = self
+                .followed
+                .borrow_mut()
+                .iter_mut()
+                .find(|(p, _)| *p == pid)
+            {
                 *slot = Some(exit);
                 any = true;
             }

@@ -1,5 +1,7 @@
-//! Every signal baton receives arrives through one signalfd, in order, on the
-//! main thread. The signals are blocked (so the kernel queues them, even for
+//! Every signal baton receives is taken from the kernel's queue, in order, on
+//! the main thread: with `sigtimedwait` by a step that needs no async runtime
+//! (a plain `baton -- command`), through a signalfd otherwise. The signals are
+//! blocked (so the kernel queues them, even for
 //! PID 1, which would otherwise drop signals it has no handler for, and even
 //! when baton's parent left them ignored). baton installs no handler and
 //! changes one disposition, SIGCHLD's (see `reset_dispositions`); the command
@@ -8,7 +10,12 @@
 //! baton is still a crash, and TTIN/TTOU keep their job-control meaning, as in
 //! tini.
 
+use std::ptr;
+use std::time::Duration;
+
 use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::libc;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use tokio::io::unix::AsyncFd;
@@ -55,20 +62,52 @@ fn routed() -> SigSet {
     set
 }
 
-/// A signalfd that is not yet registered with a runtime. Made first thing in
-/// `run`, before any thread exists, so that every thread inherits the mask and
-/// no signal can be delivered to a thread that would take the default action.
+/// The routed signals, blocked. Made first thing in `run`, before any thread
+/// exists, so that every thread inherits the mask and no signal can be
+/// delivered to a thread that would take the default action. Blocked signals
+/// wait in the kernel's queue: a step that needs no async runtime takes them
+/// from there itself (`wait`); the others read them through a signalfd
+/// (`Signals`), which also sees what was queued before it existed.
 #[derive(Debug)]
-pub struct Blocked(SignalFd);
+pub struct Blocked(SigSet);
 
-/// Resets SIGCHLD's disposition, blocks the routed signals and opens the signalfd.
+/// Resets SIGCHLD's disposition and blocks the routed signals.
 pub fn block() -> Result<Blocked> {
     reset_dispositions();
     let set = routed();
     set.thread_block().context("blocking signals")?;
-    let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-        .context("creating a signalfd")?;
-    Ok(Blocked(fd))
+    Ok(Blocked(set))
+}
+
+impl Blocked {
+    /// The next routed signal, waiting at most `timeout` (for ever without
+    /// one); `None` once the timeout has passed, or when the wait was
+    /// interrupted.
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<Option<Signal>> {
+        let timeout = timeout.map(|t| libc::timespec {
+            tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_nsec: t.subsec_nanos().into(),
+        });
+        let timeout_ptr = timeout.as_ref().map_or(ptr::null(), ptr::from_ref);
+        // SAFETY: the set is a valid sigset_t; the info pointer may be null;
+        // the timeout is null or points at a timespec that lives for the
+        // whole call.
+        let number = unsafe { libc::sigtimedwait(self.0.as_ref(), ptr::null_mut(), timeout_ptr) };
+        if number >= 0 {
+            return Ok(Some(to_signal(number.unsigned_abs())));
+        }
+        match Errno::last() {
+            // Interrupted (a stop and continue, say): the caller looks at its
+            // clock and asks again, as after a timeout.
+            Errno::EAGAIN | Errno::EINTR => Ok(None),
+            err => Err(err).context("sigtimedwait"),
+        }
+    }
+
+    /// A signal already queued, if any.
+    pub fn pending(&self) -> Result<Option<Signal>> {
+        self.wait(Some(Duration::ZERO))
+    }
 }
 
 /// Sets SIGCHLD's action to the default. Inherited as "ignore", it would make
@@ -92,10 +131,14 @@ pub struct Signals {
 }
 
 impl Signals {
-    pub fn register(blocked: Blocked) -> Result<Self> {
+    /// Opens a signalfd for the blocked signals and registers it with the
+    /// runtime.
+    pub fn register(blocked: &Blocked) -> Result<Self> {
+        let fd = SignalFd::with_flags(&blocked.0, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+            .context("creating a signalfd")?;
         // SAFETY: the SignalFd owns its descriptor, which stays open and the same
         // for as long as the AsyncFd (its only owner) lives.
-        let fd = unsafe { AsyncFd::register_with_interest(blocked.0, Interest::READABLE) }
+        let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
             .map_err(|err| err.into_parts().1)
             .context("registering the signalfd")?;
         Ok(Self { fd })

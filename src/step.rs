@@ -97,6 +97,20 @@ impl Step {
             argv,
         }
     }
+
+    /// Whether the step needs the async runtime: files to wait for or
+    /// watch, readiness to probe, output to capture, attempts to retry.
+    /// Without any of these, signals and timers are all there is.
+    pub fn needs_runtime(&self) -> bool {
+        !self.wait_files.is_empty()
+            || !self.stop_files.is_empty()
+            || self.cancel_file.is_some()
+            || self.ready_file.is_some()
+            || !self.ready_probes.is_empty()
+            || self.stdout_path.is_some()
+            || self.stderr_path.is_some()
+            || self.retries > 0
+    }
 }
 
 /// How a step ended, before it is written down.
@@ -176,41 +190,11 @@ pub fn run(step: &Step) -> Result<u8> {
     if let Err(err) = clear_stale(step) {
         return fail(step, err);
     }
-    let report = (|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()
-            .context("starting the async runtime")?;
-        let report = runtime.block_on(async {
-            let mut cx = Listeners {
-                signals: Signals::register(blocked)?,
-                reaper: Reaper::default(),
-                watch: Watch::default(),
-                locks: lock::Watcher::default(),
-            };
-            let outcome = wait::wait(
-                wait::Spec {
-                    files: &step.wait_files,
-                    content: step.wait_content,
-                    stop_files: &step.stop_files,
-                    cancel_file: step.cancel_file.as_deref(),
-                },
-                &mut cx,
-            )
-            .await?;
-            let report = match outcome {
-                Outcome::Ready => execute(step, &mut cx).await,
-                outcome => Ok(not_run(&outcome)),
-            };
-            // baton exits right after the verdict, and exit closes every
-            // descriptor: closing them here would cost a system call each.
-            std::mem::forget(cx);
-            report
-        });
-        std::mem::forget(runtime);
-        report
-    })();
+    let report = if step.needs_runtime() {
+        in_runtime(step, &blocked)
+    } else {
+        execute_blocking(step, &blocked)
+    };
     let mut report = match report {
         Ok(report) => report,
         Err(err) => return fail(step, err),
@@ -227,6 +211,103 @@ pub fn run(step: &Step) -> Result<u8> {
         .into()),
         None => Ok(report.code),
     }
+}
+
+/// Waits and runs the command in a single-threaded async runtime, for a step
+/// with files to wait for or watch, readiness to probe, output to capture or
+/// attempts to retry.
+fn in_runtime(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .context("starting the async runtime")?;
+    let report = runtime.block_on(async {
+        let mut cx = Listeners {
+            signals: Signals::register(blocked)?,
+            reaper: Reaper::default(),
+            watch: Watch::default(),
+            locks: lock::Watcher::default(),
+        };
+        let outcome = wait::wait(
+            wait::Spec {
+                files: &step.wait_files,
+                content: step.wait_content,
+                stop_files: &step.stop_files,
+                cancel_file: step.cancel_file.as_deref(),
+            },
+            &mut cx,
+        )
+        .await?;
+        let report = match outcome {
+            Outcome::Ready => execute(step, &mut cx).await,
+            outcome => Ok(not_run(&outcome)),
+        };
+        // baton exits right after the verdict, and exit closes every
+        // descriptor: closing them here would cost a system call each.
+        std::mem::forget(cx);
+        report
+    });
+    std::mem::forget(runtime);
+    report
+}
+
+/// Runs the command of a step that needs nothing but signals and timers
+/// (no wait, no watch, no probe, no capture, one attempt) without a runtime:
+/// most of what a plain `baton -- command` costs beyond the command itself
+/// was building one (docs/performance.md).
+fn execute_blocking(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
+    let reaper = Reaper::default();
+    if let Some(report) = stop_before_start(|| blocked.pending(), &reaper)? {
+        return Ok(report);
+    }
+    let env = match envfile::read_all(&step.env_files) {
+        Ok(env) => env,
+        Err(failure) => return Ok(Report::new(failure.code, None, Some(failure.message))),
+    };
+    let started_at = SystemTime::now();
+    let group = match start(step, &env, output::Pipes::default(), &reaper) {
+        Ok(group) => group,
+        Err(report) => return Ok(report),
+    };
+    let ended = supervise::supervise_blocking(group, step, blocked, &reaper)
+        .inspect_err(|_| child::signal_group(group, Signal::SIGKILL))?;
+    let report = Report {
+        started_at,
+        ..verdict(step, &ended)
+    };
+    Ok(on_error(step, report))
+}
+
+/// A stop asked for before the command started (while the last wait file
+/// appeared, say) wins over starting it. `next` takes a queued signal.
+fn stop_before_start(
+    mut next: impl FnMut() -> Result<Option<Signal>>,
+    reaper: &Reaper,
+) -> Result<Option<Report>> {
+    while let Some(signal) = next()? {
+        if signal == Signal::SIGCHLD {
+            reaper.reap()?;
+        } else if signals::ends_wait(signal) {
+            return Ok(Some(stopped_by(signal)));
+        }
+    }
+    Ok(None)
+}
+
+/// Starts the command and follows it; a command that cannot be started is
+/// its step's report (not retried: `finish` writes READY.err with its code).
+fn start(
+    step: &Step,
+    env: &[(OsString, OsString)],
+    pipes: output::Pipes,
+    reaper: &Reaper,
+) -> Result<nix::unistd::Pid, Report> {
+    let group = child::spawn(&step.argv, env, pipes)
+        .map_err(|failure| Report::new(failure.code, None, Some(failure.message)))?;
+    reaper.follow(group);
+    tracing::debug!(pid = group.as_raw(), "command started");
+    Ok(group)
 }
 
 /// The report of a step whose wait ended without running the command.
@@ -408,13 +489,8 @@ fn read_results(step: &Step) -> Vec<Entry> {
 /// Runs the command, again after a failure while retries are left, and
 /// reports how the last attempt ended.
 async fn execute(step: &Step, cx: &mut Listeners) -> Result<Report> {
-    // A stop asked for while the last wait file appeared wins over starting.
-    while let Some(signal) = cx.signals.pending()? {
-        if signal == Signal::SIGCHLD {
-            cx.reaper.reap()?;
-        } else if signals::ends_wait(signal) {
-            return Ok(stopped_by(signal));
-        }
+    if let Some(report) = stop_before_start(|| cx.signals.pending(), &cx.reaper)? {
+        return Ok(report);
     }
     let env = match envfile::read_all(&step.env_files) {
         Ok(env) => env,
@@ -476,18 +552,10 @@ async fn attempt_once(
     last: bool,
 ) -> Result<(Report, bool)> {
     let (capture, pipes) = output::start(step.stdout_path.as_deref(), step.stderr_path.as_deref())?;
-    let group = match child::spawn(&step.argv, env, pipes) {
-        Ok(pid) => pid,
-        // Not retried: `finish` writes READY.err with the failure's code.
-        Err(failure) => {
-            return Ok((
-                Report::new(failure.code, None, Some(failure.message)),
-                false,
-            ));
-        }
+    let group = match start(step, env, pipes, &cx.reaper) {
+        Ok(group) => group,
+        Err(report) => return Ok((report, false)),
     };
-    cx.reaper.follow(group);
-    tracing::debug!(pid = group.as_raw(), "command started");
     let ended = match supervise::supervise(group, step, cx, last).await {
         Ok(ended) => ended,
         Err(err) => {

@@ -1,14 +1,15 @@
 //! One run of the command, from the moment it is started until it and its
 //! process group are gone: forwarding signals, reaping, probing readiness,
 //! watching stop and cancel files, enforcing the timeouts, and stopping the
-//! leftovers of its group. One `select!` loop on one thread.
+//! leftovers of its group. One loop on one thread: `sigtimedwait` for a step
+//! that needs only signals and timers, a `select!` in the runtime otherwise;
+//! both drive the same `Supervision`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use tokio::time::Instant;
 
 use crate::child;
 use crate::exit_code::{self, ChildExit};
@@ -16,7 +17,7 @@ use crate::lock;
 use crate::marker::{self, err_path};
 use crate::ready;
 use crate::reap::Reaper;
-use crate::signals::{self, Signals};
+use crate::signals::{self, Blocked, Signals};
 use crate::step::Step;
 use crate::wait::{self, Request};
 use crate::watch::Watch;
@@ -50,7 +51,7 @@ pub enum Cause {
 }
 
 /// What supervision saw.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Ended {
     pub exit: ChildExit,
     pub cause: Option<Cause>,
@@ -74,17 +75,154 @@ enum Readiness {
     Probing,
 }
 
+/// The part of supervision both loops share: reaping and forwarding, the
+/// timeout, and stopping what is left of the group once the command has
+/// exited (SIGTERM, then SIGKILL after the grace period).
+#[derive(Debug)]
+struct Supervision<'a> {
+    group: Pid,
+    step: &'a Step,
+    /// How the command ended, once it has.
+    exit: Option<ChildExit>,
+    ended: Ended,
+    deadline: Option<Instant>,
+    /// Set once baton itself has sent SIGTERM to the group; SIGKILL follows then.
+    kill_at: Option<Instant>,
+    killed: bool,
+}
+
+impl<'a> Supervision<'a> {
+    fn new(group: Pid, step: &'a Step) -> Self {
+        Self {
+            group,
+            step,
+            exit: None,
+            ended: Ended {
+                exit: ChildExit::Exited(0),
+                cause: None,
+                stop_signal: None,
+            },
+            deadline: step.timeout.map(|t| Instant::now() + t),
+            kill_at: None,
+            killed: false,
+        }
+    }
+
+    /// Whether the command is still running and nothing has stopped it yet.
+    fn undisturbed(&self) -> bool {
+        self.exit.is_none() && self.ended.cause.is_none()
+    }
+
+    /// The end of supervision, once the command has exited and its group is
+    /// gone (or given up on); until then, stops what is left of the group.
+    fn over(&mut self) -> Option<Ended> {
+        let status = self.exit?;
+        self.ended.exit = status;
+        if !self.step.kill_group || !child::group_exists(self.group) {
+            return Some(self.ended);
+        }
+        let limit = LEFTOVER_LIMIT.max(self.step.grace);
+        if self.killed && self.kill_at.is_some_and(|at| Instant::now() >= at + limit) {
+            // A zombie whose parent (outside the group) never reaps it keeps
+            // the group alive for ever: give up on it rather than hang.
+            tracing::warn!(
+                "process group {} still not empty after SIGKILL; not waiting for it",
+                self.group
+            );
+            return Some(self.ended);
+        }
+        self.stop("the command exited; what is left of its group");
+        None
+    }
+
+    fn stop(&mut self, why: &str) {
+        if self.kill_at.is_none() {
+            tracing::info!("{why}: stopping the command");
+            child::signal_group(self.group, Signal::SIGTERM);
+            self.kill_at = Some(Instant::now() + self.step.grace);
+        }
+    }
+
+    fn stop_for(&mut self, cause: Cause, why: &str) {
+        self.ended.cause.get_or_insert(cause);
+        self.stop(why);
+    }
+
+    /// SIGCHLD reaps (and may end the command); any other signal is
+    /// forwarded to the group.
+    fn signal(&mut self, signal: Signal, reaper: &Reaper) -> Result<()> {
+        if signal == Signal::SIGCHLD {
+            reaper.reap()?;
+            if self.exit.is_none() {
+                self.exit = reaper.take(self.group);
+            }
+        } else {
+            if signals::ends_wait(signal) {
+                self.ended.stop_signal = Some(signal);
+            }
+            tracing::debug!(%signal, "forwarding");
+            child::signal_group(self.group, signal);
+        }
+        Ok(())
+    }
+
+    /// When `timers` has something to do next: the timeout, SIGKILL after
+    /// the grace period, and, once the command has exited, a look at its
+    /// group now and then (a leftover reaped by a parent outside the group,
+    /// or a zombie, sends baton no SIGCHLD).
+    fn next_timer(&self) -> Option<Instant> {
+        let deadline = self.deadline.filter(|_| self.undisturbed());
+        let kill_at = self.kill_at.filter(|_| !self.killed);
+        let leftover = self.exit.map(|_| Instant::now() + LEFTOVER_CHECK);
+        [deadline, kill_at, leftover].into_iter().flatten().min()
+    }
+
+    /// Does what is due by `now`.
+    fn timers(&mut self, now: Instant) {
+        if self.undisturbed() && self.deadline.is_some_and(|at| now >= at) {
+            self.stop_for(Cause::Timeout, "timeout expired");
+        }
+        if !self.killed && self.kill_at.is_some_and(|at| now >= at) {
+            tracing::info!("grace period over; killing the process group");
+            self.killed = true;
+            child::signal_group(self.group, Signal::SIGKILL);
+        }
+    }
+}
+
 /// Supervises the command whose process group is `group` until it has exited
-/// and (unless `--no-kill-group`) its group is gone. Once the command has
-/// exited, the rest of its group gets SIGTERM, then SIGKILL after the grace
-/// period.
-#[allow(clippy::too_many_lines)] // one select loop: its state reads best in one place
+/// and (unless `--no-kill-group`) its group is gone, for a step that needs
+/// nothing but signals and timers: one `sigtimedwait` loop, no runtime.
+pub fn supervise_blocking(
+    group: Pid,
+    step: &Step,
+    signals: &Blocked,
+    reaper: &Reaper,
+) -> Result<Ended> {
+    let mut run = Supervision::new(group, step);
+    loop {
+        if let Some(ended) = run.over() {
+            return Ok(ended);
+        }
+        let timeout = run
+            .next_timer()
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        match signals.wait(timeout)? {
+            Some(signal) => run.signal(signal, reaper)?,
+            None => run.timers(Instant::now()),
+        }
+    }
+}
+
+/// Supervises the command whose process group is `group` as
+/// `supervise_blocking` does, and also probes readiness and watches the stop
+/// and cancel files.
 ///
 /// `last` says whether this is the step's last attempt: only then does a
 /// command that ends before it is ready fail its waiters at once (a retry
 /// may still get there; `step::finish` writes `READY.err` in the end).
 pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) -> Result<Ended> {
-    let deadline = step.timeout.map(|t| Instant::now() + t);
+    let mut run = Supervision::new(group, step);
     let ready_deadline = step.ready_timeout.map(|t| Instant::now() + t);
     let mut readiness = if step.ready_file.is_some() {
         Readiness::Probing
@@ -96,65 +234,26 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) 
         step.ready_interval,
         &cx.reaper,
     ));
-    let mut exit = None;
-    let mut ended = Ended {
-        exit: ChildExit::Exited(0),
-        cause: None,
-        stop_signal: None,
-    };
-    // Set once baton itself has sent SIGTERM to the group; SIGKILL follows then.
-    let mut kill_at: Option<Instant> = None;
-    let mut killed = false;
-    let stop = |why: &str, kill_at: &mut Option<Instant>| {
-        if kill_at.is_none() {
-            tracing::info!("{why}: stopping the command");
-            child::signal_group(group, Signal::SIGTERM);
-            *kill_at = Some(Instant::now() + step.grace);
-        }
-    };
-    let stop_for = |cause: Cause, why: &str, ended: &mut Ended, kill_at: &mut Option<Instant>| {
-        ended.cause.get_or_insert(cause);
-        stop(why, kill_at);
-    };
     let watching = !step.stop_files.is_empty() || step.cancel_file.is_some();
     loop {
-        if let Some(status) = exit {
-            if readiness == Readiness::Probing {
-                // It ended before it was ready: let the waiters fail fast,
-                // unless another attempt follows.
-                readiness = Readiness::Settled;
-                if last {
-                    write_ready(step, Some(ChildExit::code(status)))?;
-                }
+        if let (Some(status), Readiness::Probing) = (run.exit, &readiness) {
+            // It ended before it was ready: let the waiters fail fast,
+            // unless another attempt follows.
+            readiness = Readiness::Settled;
+            if last {
+                write_ready(step, Some(ChildExit::code(status)))?;
             }
-            if !step.kill_group || !child::group_exists(group) {
-                ended.exit = status;
-                return Ok(ended);
-            }
-            if killed
-                && kill_at.is_some_and(|at| Instant::now() >= at + LEFTOVER_LIMIT.max(step.grace))
-            {
-                // A zombie whose parent (outside the group) never reaps it keeps
-                // the group alive for ever: give up on it rather than hang.
-                tracing::warn!(
-                    "process group {group} still not empty after SIGKILL; not waiting for it"
-                );
-                ended.exit = status;
-                return Ok(ended);
-            }
-            stop(
-                "the command exited; what is left of its group",
-                &mut kill_at,
-            );
         }
-        if watching && exit.is_none() && ended.cause.is_none() {
-            let content = step.wait_content;
+        if let Some(ended) = run.over() {
+            return Ok(ended);
+        }
+        if watching && run.undisturbed() {
             let asked = wait::requested(
                 &mut cx.watch,
                 &mut cx.locks,
                 &step.stop_files,
                 step.cancel_file.as_deref(),
-                content,
+                step.wait_content,
             )
             .unwrap_or_else(|err| {
                 // A stop file that cannot be looked at is no reason to abandon the command.
@@ -164,53 +263,30 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) 
             match asked {
                 Some(Request::Cancel(file)) => {
                     let why = format!("cancel file {} present", file.display());
-                    stop_for(Cause::Cancel, &why, &mut ended, &mut kill_at);
+                    run.stop_for(Cause::Cancel, &why);
                 }
                 Some(Request::Stop(file)) => {
                     let why = format!("stop file {} present", file.display());
-                    stop_for(Cause::StopFile, &why, &mut ended, &mut kill_at);
+                    run.stop_for(Cause::StopFile, &why);
                 }
                 None => {}
             }
         }
+        let probing_now = readiness == Readiness::Probing;
+        let timer = run.next_timer();
         tokio::select! {
             biased;
-            signal = cx.signals.next() => match signal? {
-                Signal::SIGCHLD => {
-                    cx.reaper.reap()?;
-                    if exit.is_none() {
-                        exit = cx.reaper.take(group);
-                    }
-                }
-                signal => {
-                    if signals::ends_wait(signal) {
-                        ended.stop_signal = Some(signal);
-                    }
-                    tracing::debug!(%signal, "forwarding");
-                    child::signal_group(group, signal);
-                }
-            },
-            () = &mut probing, if readiness == Readiness::Probing => {
+            signal = cx.signals.next() => run.signal(signal?, &cx.reaper)?,
+            () = &mut probing, if probing_now => {
                 readiness = Readiness::Settled;
                 write_ready(step, None)?;
             }
-            () = sleep_until(ready_deadline), if readiness == Readiness::Probing && ready_deadline.is_some() => {
+            () = sleep_until(ready_deadline), if probing_now && ready_deadline.is_some() => {
                 readiness = Readiness::Settled;
                 write_ready(step, Some(exit_code::SKIPPED))?;
-                stop_for(Cause::NotReady, "not ready in time", &mut ended, &mut kill_at);
+                run.stop_for(Cause::NotReady, "not ready in time");
             }
-            () = sleep_until(deadline), if deadline.is_some() && exit.is_none() && ended.cause.is_none() => {
-                stop_for(Cause::Timeout, "timeout expired", &mut ended, &mut kill_at);
-            }
-            // Once the command has exited, look at its group now and then as
-            // well: a leftover reaped by a parent outside the group, or a zombie,
-            // sends baton no SIGCHLD.
-            () = tokio::time::sleep(LEFTOVER_CHECK), if exit.is_some() => {}
-            () = sleep_until(kill_at), if kill_at.is_some() && !killed => {
-                tracing::info!("grace period over; killing the process group");
-                killed = true;
-                child::signal_group(group, Signal::SIGKILL);
-            }
+            () = sleep_until(timer), if timer.is_some() => run.timers(Instant::now()),
             changed = cx.watch.changed(), if watching => changed?,
         }
     }
@@ -235,7 +311,8 @@ pub fn write_ready(step: &Step, failure: Option<u8>) -> Result<()> {
 
 /// Sleeps until `at`, or practically forever when there is no `at` (the branch
 /// is disabled then anyway; `select!` still builds the future).
-pub fn sleep_until(at: Option<Instant>) -> tokio::time::Sleep {
+fn sleep_until(at: Option<Instant>) -> tokio::time::Sleep {
     const FAR: Duration = Duration::from_hours(24 * 365);
-    tokio::time::sleep_until(at.unwrap_or_else(|| Instant::now() + FAR))
+    let at = at.unwrap_or_else(|| Instant::now() + FAR);
+    tokio::time::sleep_until(tokio::time::Instant::from_std(at))
 }

@@ -1,6 +1,6 @@
 //! Every row of the README's exit-code table.
 
-use crate::harness::Sandbox;
+use crate::harness::{under, Sandbox, SUPERVISORS};
 
 #[test]
 fn the_commands_own_code_is_passed_on() {
@@ -24,10 +24,12 @@ fn success_writes_the_post_file() {
 
 #[test]
 fn death_by_signal_is_128_plus_n() {
-    let sb = Sandbox::new();
-    sb.run(["--post-file", "out", "--", "sh", "-c", "kill -USR1 $$"])
-        .expect_code(128 + 10);
-    assert_eq!(sb.read("out.err"), "138\n");
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let args = ["--post-file", "out", "--", "sh", "-c", "kill -USR1 $$"];
+        sb.run(under(supervisor, &args)).expect_code(128 + 10);
+        assert_eq!(sb.read("out.err"), "138\n");
+    }
 }
 
 #[test]
@@ -53,42 +55,52 @@ fn not_executable_is_126_and_named() {
 
 #[test]
 fn timeout_is_124() {
-    let sb = Sandbox::new();
-    let out = sb.run([
-        "--timeout",
-        "100ms",
-        "--post-file",
-        "out",
-        "--termination-path",
-        "term",
-        "--",
-        "sleep",
-        "30",
-    ]);
-    out.expect_code(124);
-    assert!(out.stderr.contains("timed out"), "{}", out.stderr);
-    assert_eq!(sb.read("out.err"), "124\n");
-    assert!(sb
-        .read("term")
-        .contains(r#"{"key":"Reason","value":"TimeoutExceeded","type":3}"#));
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let out = sb.run(under(
+            supervisor,
+            &[
+                "--timeout",
+                "100ms",
+                "--post-file",
+                "out",
+                "--termination-path",
+                "term",
+                "--",
+                "sleep",
+                "30",
+            ],
+        ));
+        out.expect_code(124);
+        assert!(out.stderr.contains("timed out"), "{}", out.stderr);
+        assert_eq!(sb.read("out.err"), "124\n");
+        assert!(sb
+            .read("term")
+            .contains(r#"{"key":"Reason","value":"TimeoutExceeded","type":3}"#));
+    }
 }
 
 #[test]
 fn a_command_ignoring_sigterm_is_killed_after_the_grace_period() {
-    let sb = Sandbox::new();
-    let out = sb.run([
-        "--timeout",
-        "50ms",
-        "--grace-period",
-        "200ms",
-        "--",
-        "sh",
-        "-c",
-        "trap '' TERM; echo $$ > pid; while :; do sleep 0.05; done",
-    ]);
-    out.expect_code(124);
-    let group = sb.group("pid");
-    assert!(!group.exists(), "the group outlived baton");
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let out = sb.run(under(
+            supervisor,
+            &[
+                "--timeout",
+                "50ms",
+                "--grace-period",
+                "200ms",
+                "--",
+                "sh",
+                "-c",
+                "trap '' TERM; echo $$ > pid; while :; do sleep 0.05; done",
+            ],
+        ));
+        out.expect_code(124);
+        let group = sb.group("pid");
+        assert!(!group.exists(), "the group outlived baton");
+    }
 }
 
 #[test]

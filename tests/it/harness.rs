@@ -151,6 +151,28 @@ pub struct Running {
     stderr: Capture,
 }
 
+/// A test that fails half-way leaves nothing running: baton gets SIGTERM,
+/// which it forwards to its command's group before it exits; SIGKILL if it
+/// has not ended within two seconds.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        let pid = nix::unistd::Pid::from_raw(self.pid());
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let start = Instant::now();
+        while matches!(self.child.try_wait(), Ok(None)) {
+            if start.elapsed() > Duration::from_secs(2) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
 impl Running {
     pub fn pid(&self) -> i32 {
         i32::try_from(self.child.id()).unwrap()
@@ -202,15 +224,6 @@ impl Running {
     }
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// What a finished process did.
 #[derive(Debug)]
 pub struct Output {
@@ -237,6 +250,27 @@ impl Output {
         );
         self
     }
+}
+
+/// The two loops that supervise a command: a plain step's, without an async
+/// runtime, and the runtime's, which a step takes as soon as it has anything
+/// to wait for, watch, probe or capture (here a stop file that never
+/// appears). Tests of what both share run under each; the extra arguments go
+/// first.
+pub const SUPERVISORS: [&[&str]; 2] = [&[], &["--stop-file", "never-written"]];
+
+/// `args` after the extra arguments of one of the `SUPERVISORS`, which is
+/// named on stderr (shown when the test fails).
+pub fn under<'a>(supervisor: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
+    eprintln!(
+        "supervisor: {}",
+        if supervisor.is_empty() {
+            "plain"
+        } else {
+            "runtime"
+        }
+    );
+    supervisor.iter().chain(args).copied().collect()
 }
 
 /// Polls `condition` until it holds; panics with `what` after the deadline.

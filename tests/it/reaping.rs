@@ -6,7 +6,7 @@ use std::process::Command;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::harness::{children_of, is_root, skip, wait_for, Sandbox, BATON};
+use crate::harness::{children_of, is_root, skip, under, wait_for, Sandbox, BATON, SUPERVISORS};
 
 /// Makes 100 orphans (`sleep` processes whose parent shell has exited), says
 /// so, then waits for the test to let it finish.
@@ -35,10 +35,12 @@ fn check_orphans_reaped(sb: &Sandbox, reaper: i32) {
 
 #[test]
 fn orphans_are_reaped_by_baton_as_a_subreaper() {
-    let sb = Sandbox::new();
-    let run = sb.start(sb.baton(["--", "sh", "-c", ORPHANS]));
-    check_orphans_reaped(&sb, run.pid());
-    run.finish().expect_code(0);
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let run = sb.start(sb.baton(under(supervisor, &["--", "sh", "-c", ORPHANS])));
+        check_orphans_reaped(&sb, run.pid());
+        run.finish().expect_code(0);
+    }
 }
 
 #[test]
@@ -66,21 +68,23 @@ fn orphans_are_reaped_by_baton_as_pid_1() {
 
 #[test]
 fn what_the_command_leaves_behind_is_stopped_when_it_exits() {
-    let sb = Sandbox::new();
-    let out = sb.run([
-        "--",
-        "sh",
-        "-c",
-        "echo $$ > pgid; sleep 1000 & sh -c 'trap \"touch cleaned; exit 0\" TERM; touch trapped; while :; do sleep 0.02; done' & \
-         while [ ! -e trapped ]; do sleep 0.02; done; exit 0",
-    ]);
-    out.expect_code(0);
-    let group = sb.group("pgid");
-    assert!(!group.exists(), "a leftover survived baton");
-    assert!(
-        sb.exists("cleaned"),
-        "the leftover got no SIGTERM to clean up"
-    );
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let out = sb.run(under(supervisor, &[
+            "--",
+            "sh",
+            "-c",
+            "echo $$ > pgid; sleep 1000 & sh -c 'trap \"touch cleaned; exit 0\" TERM; touch trapped; while :; do sleep 0.02; done' & \
+             while [ ! -e trapped ]; do sleep 0.02; done; exit 0",
+        ]));
+        out.expect_code(0);
+        let group = sb.group("pgid");
+        assert!(!group.exists(), "a leftover survived baton");
+        assert!(
+            sb.exists("cleaned"),
+            "the leftover got no SIGTERM to clean up"
+        );
+    }
 }
 
 /// The command exits at once; a grandchild B stays in its group, but B's
@@ -102,17 +106,20 @@ if os.fork() == 0:
 
 #[test]
 fn a_group_emptied_without_a_sigchld_for_baton_still_ends_the_step() {
-    let sb = Sandbox::new();
-    let run = sb.start(sb.baton([
-        "--grace-period",
-        "5s",
-        "--",
-        "python3",
-        "-c",
-        REAPED_ELSEWHERE,
-    ]));
-    let out = run.finish();
-    out.expect_code(0);
-    let a: i32 = sb.wait_line("a.pid").trim().parse().unwrap();
-    kill(Pid::from_raw(a), Signal::SIGKILL).unwrap();
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let args = [
+            "--grace-period",
+            "5s",
+            "--",
+            "python3",
+            "-c",
+            REAPED_ELSEWHERE,
+        ];
+        let run = sb.start(sb.baton(under(supervisor, &args)));
+        let out = run.finish();
+        out.expect_code(0);
+        let a: i32 = sb.wait_line("a.pid").trim().parse().unwrap();
+        kill(Pid::from_raw(a), Signal::SIGKILL).unwrap();
+    }
 }

@@ -4,7 +4,7 @@ use std::os::unix::process::CommandExt;
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
-use crate::harness::{wait_for, wait_until_blocking, Sandbox};
+use crate::harness::{under, wait_for, wait_until_blocking, Sandbox, SUPERVISORS};
 
 /// A probe that records every signal it receives, one number a line.
 const PROBE: &str = r#"
@@ -26,10 +26,17 @@ while not os.path.exists(sys.argv[3]):
 
 #[test]
 fn every_forwarded_signal_reaches_the_command() {
+    for supervisor in SUPERVISORS {
+        every_forwarded_signal_reaches_the_command_under(supervisor);
+    }
+}
+
+fn every_forwarded_signal_reaches_the_command_under(supervisor: &[&str]) {
     let sb = Sandbox::new();
     let log = sb.path("log");
     // Debug logging: every forwarded signal is logged, for the failure report.
-    let mut command = sb.baton(["--log-level", "debug", "--", "python3", "-c", PROBE]);
+    let args = ["--log-level", "debug", "--", "python3", "-c", PROBE];
+    let mut command = sb.baton(under(supervisor, &args));
     command.arg(&log).arg(sb.path("ready")).arg(sb.path("stop"));
     let run = sb.start(command);
     wait_for("the probe to install its handlers", || sb.exists("ready"));
@@ -119,22 +126,64 @@ fn the_command_starts_with_an_empty_mask_and_inherited_dispositions() {
 
 #[test]
 fn sigterm_kills_a_whole_background_pipeline() {
-    let sb = Sandbox::new();
-    let run = sb.start(sb.baton([
-        "--post-file",
-        "out",
-        "--",
-        "sh",
-        "-c",
-        "echo $$ > pgid; sleep 1000 | sleep 1000 & sleep 1000 | cat & touch started; wait",
-    ]));
-    wait_for("the pipeline to start", || sb.exists("started"));
-    let group = sb.group("pgid");
-    run.signal(Signal::SIGTERM);
-    let out = run.finish();
-    out.expect_code(128 + 15);
-    assert!(!group.exists(), "part of the pipeline survived");
-    assert_eq!(sb.read("out.err"), "143\n");
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let run = sb.start(sb.baton(under(
+            supervisor,
+            &[
+                "--post-file",
+                "out",
+                "--",
+                "sh",
+                "-c",
+                "echo $$ > pgid; sleep 1000 | sleep 1000 & sleep 1000 | cat & touch started; wait",
+            ],
+        )));
+        wait_for("the pipeline to start", || sb.exists("started"));
+        let group = sb.group("pgid");
+        run.signal(Signal::SIGTERM);
+        let out = run.finish();
+        out.expect_code(128 + 15);
+        assert!(!group.exists(), "part of the pipeline survived");
+        assert_eq!(sb.read("out.err"), "143\n");
+    }
+}
+
+/// The anonymous inodes a process holds open ("signalfd", "eventpoll", ...).
+fn anon_inodes(pid: i32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|link| {
+            let link = link.to_string_lossy().into_owned();
+            link.strip_prefix("anon_inode:")
+                .map(|kind| kind.trim_matches(['[', ']']).to_owned())
+        })
+        .collect()
+}
+
+/// A plain step takes its signals with `sigtimedwait` and builds no runtime
+/// (no signalfd, no epoll); a step with something to watch reads them
+/// through a signalfd in the runtime.
+#[test]
+fn a_plain_step_supervises_without_a_runtime() {
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let script = "touch started; while [ ! -e finish ]; do sleep 0.02; done";
+        let run = sb.start(sb.baton(under(supervisor, &["--", "sh", "-c", script])));
+        wait_for("the command to start", || sb.exists("started"));
+        let held = anon_inodes(run.pid());
+        if supervisor.is_empty() {
+            assert!(held.is_empty(), "a plain step holds {held:?}");
+        } else {
+            for kind in ["signalfd", "eventpoll"] {
+                assert!(held.iter().any(|h| h == kind), "no {kind} in {held:?}");
+            }
+        }
+        std::fs::write(sb.path("finish"), "").unwrap();
+        run.finish().expect_code(0);
+    }
 }
 
 #[test]
