@@ -100,16 +100,46 @@ impl Step {
 
     /// Whether the step needs the async runtime: files to wait for or
     /// watch, readiness to probe, output to capture, attempts to retry.
-    /// Without any of these, signals and timers are all there is.
+    /// Without any of these, signals and timers are all there is. Every
+    /// field is named, so that a new option has to be placed here.
     pub fn needs_runtime(&self) -> bool {
-        !self.wait_files.is_empty()
-            || !self.stop_files.is_empty()
-            || self.cancel_file.is_some()
-            || self.ready_file.is_some()
-            || !self.ready_probes.is_empty()
-            || self.stdout_path.is_some()
-            || self.stderr_path.is_some()
-            || self.retries > 0
+        let Self {
+            wait_files,
+            stop_files,
+            cancel_file,
+            ready_file,
+            ready_probes,
+            stdout_path,
+            stderr_path,
+            retries,
+            // Only with one of the above, or not about waiting at all.
+            wait_content: _,
+            ready_interval: _,
+            ready_timeout: _,
+            retry_delay: _,
+            stop_keeps_exit_code: _,
+            post_file: _,
+            termination_path: _,
+            timeout: _,
+            grace: _,
+            success_exit_codes: _,
+            rerun: _,
+            kill_group: _,
+            on_error: _,
+            results: _,
+            results_dir: _,
+            step_metadata_dir: _,
+            env_files: _,
+            argv: _,
+        } = self;
+        !wait_files.is_empty()
+            || !stop_files.is_empty()
+            || cancel_file.is_some()
+            || ready_file.is_some()
+            || !ready_probes.is_empty()
+            || stdout_path.is_some()
+            || stderr_path.is_some()
+            || *retries > 0
     }
 }
 

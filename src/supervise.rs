@@ -177,7 +177,7 @@ impl<'a> Supervision<'a> {
         [deadline, kill_at, leftover].into_iter().flatten().min()
     }
 
-    /// Does what is due by `now`.
+    /// Does what is due by `now` (nothing when nothing is).
     fn timers(&mut self, now: Instant) {
         if self.undisturbed() && self.deadline.is_some_and(|at| now >= at) {
             self.stop_for(Cause::Timeout, "timeout expired");
@@ -207,10 +207,11 @@ pub fn supervise_blocking(
         let timeout = run
             .next_timer()
             .map(|at| at.saturating_duration_since(Instant::now()));
-        match signals.wait(timeout)? {
-            Some(signal) => run.signal(signal, reaper)?,
-            None => run.timers(Instant::now()),
+        if let Some(signal) = signals.wait(timeout)? {
+            run.signal(signal, reaper)?;
         }
+        // After every wake-up: a stream of signals must not put the timers off.
+        run.timers(Instant::now());
     }
 }
 
@@ -281,14 +282,18 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) 
                 readiness = Readiness::Settled;
                 write_ready(step, None)?;
             }
-            () = sleep_until(ready_deadline), if probing_now && ready_deadline.is_some() => {
-                readiness = Readiness::Settled;
-                write_ready(step, Some(exit_code::SKIPPED))?;
-                run.stop_for(Cause::NotReady, "not ready in time");
-            }
-            () = sleep_until(timer), if timer.is_some() => run.timers(Instant::now()),
+            () = sleep_until(ready_deadline), if probing_now && ready_deadline.is_some() => {}
+            () = sleep_until(timer), if timer.is_some() => {}
             changed = cx.watch.changed(), if watching => changed?,
         }
+        // The timers after every wake-up: a stream of signals must not put them off.
+        let now = Instant::now();
+        if readiness == Readiness::Probing && ready_deadline.is_some_and(|at| now >= at) {
+            readiness = Readiness::Settled;
+            write_ready(step, Some(exit_code::SKIPPED))?;
+            run.stop_for(Cause::NotReady, "not ready in time");
+        }
+        run.timers(now);
     }
 }
 

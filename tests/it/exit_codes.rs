@@ -87,8 +87,9 @@ fn a_command_ignoring_sigterm_is_killed_after_the_grace_period() {
         let out = sb.run(under(
             supervisor,
             &[
+                // Long enough for the shell to set its trap first.
                 "--timeout",
-                "50ms",
+                "500ms",
                 "--grace-period",
                 "200ms",
                 "--",
@@ -163,25 +164,31 @@ fn when_the_termination_message_cannot_be_written_the_verdict_agrees_with_125() 
 /// takes their numbers and ends up as the command's stdout.
 #[test]
 fn closed_standard_descriptors_are_opened_on_dev_null() {
-    let sb = Sandbox::new();
-    let mut command = std::process::Command::new("sh");
-    command.current_dir(sb.root()).args([
-        "-c",
-        r#"exec "$0" "$@" <&- >&-"#,
-        crate::harness::BATON,
-        "--post-file",
-        "out",
-        "--",
-        "sh",
-        "-c",
-        // baton's own 0 and 1 (the shell's would show its redirection), then
-        // a write to the stdout the command inherited.
-        "readlink /proc/$PPID/fd/0 /proc/$PPID/fd/1 >&2; echo to-stdout",
-    ]);
-    let out = sb.start(command).finish();
-    out.expect_code(0);
-    assert_eq!(out.stderr, "/dev/null\n/dev/null\n");
-    assert_eq!(sb.read("out"), "0\n");
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let mut command = std::process::Command::new("sh");
+        command
+            .current_dir(sb.root())
+            .args(["-c", r#"exec "$0" "$@" <&- >&-"#, crate::harness::BATON])
+            .args(under(
+                supervisor,
+                &[
+                    "--post-file",
+                    "out",
+                    "--",
+                    "sh",
+                    "-c",
+                    // baton's own 0 and 1 (the shell's would show its
+                    // redirection), then a write to the stdout the command
+                    // inherited.
+                    "readlink /proc/$PPID/fd/0 /proc/$PPID/fd/1 >&2; echo to-stdout",
+                ],
+            ));
+        let out = sb.start(command).finish();
+        out.expect_code(0);
+        assert_eq!(out.stderr, "/dev/null\n/dev/null\n");
+        assert_eq!(sb.read("out"), "0\n");
+    }
 }
 
 /// As execvp: a script without `#!` runs with /bin/sh; PATH is searched in

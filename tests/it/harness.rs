@@ -156,6 +156,19 @@ pub struct Running {
 /// has not ended within two seconds.
 impl Drop for Running {
     fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Running {
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).unwrap()
+    }
+
+    /// Ends the process if it still runs: SIGTERM, which baton forwards to
+    /// its command's group before it exits, then SIGKILL if it has not ended
+    /// within two seconds (a command that ignores SIGTERM then outlives it).
+    fn stop(&mut self) {
         if !matches!(self.child.try_wait(), Ok(None)) {
             return;
         }
@@ -171,14 +184,8 @@ impl Drop for Running {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
-}
 
-impl Running {
-    pub fn pid(&self) -> i32 {
-        i32::try_from(self.child.id()).unwrap()
-    }
-
-    /// Waits for the process to end within the deadline; kills it and fails otherwise.
+    /// Waits for the process to end within the deadline; stops it and fails otherwise.
     pub fn finish(mut self) -> Output {
         let status = self.wait_deadline();
         Output {
@@ -200,8 +207,7 @@ impl Running {
                 return status;
             }
             if start.elapsed() > DEADLINE {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+                self.stop();
                 panic!(
                     "process did not end within {DEADLINE:?}\nstdout:\n{}\nstderr:\n{}",
                     self.stdout.take(),

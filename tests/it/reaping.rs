@@ -48,22 +48,23 @@ fn orphans_are_reaped_by_baton_as_pid_1() {
     if !is_root() {
         return skip("PID-1 test needs root for unshare --pid");
     }
-    let sb = Sandbox::new();
-    let mut command = Command::new("unshare");
-    command
-        .args(["--pid", "--fork", "--mount-proc", BATON, "--", "sh", "-c"])
-        .arg(format!(
-            "[ $$ -ne 1 ] && echo \"baton is PID $PPID\" > ppid; {ORPHANS}"
-        ))
-        .current_dir(sb.root());
-    let run = sb.start(command);
-    wait_for("unshare to start baton", || {
-        children_of(run.pid()).len() == 1
-    });
-    let baton = children_of(run.pid())[0].0;
-    check_orphans_reaped(&sb, baton);
-    run.finish().expect_code(0);
-    assert_eq!(sb.read("ppid"), "baton is PID 1\n");
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let script = format!("[ $$ -ne 1 ] && echo \"baton is PID $PPID\" > ppid; {ORPHANS}");
+        let mut command = Command::new("unshare");
+        command
+            .args(["--pid", "--fork", "--mount-proc", BATON])
+            .args(under(supervisor, &["--", "sh", "-c", &script]))
+            .current_dir(sb.root());
+        let run = sb.start(command);
+        wait_for("unshare to start baton", || {
+            children_of(run.pid()).len() == 1
+        });
+        let baton = children_of(run.pid())[0].0;
+        check_orphans_reaped(&sb, baton);
+        run.finish().expect_code(0);
+        assert_eq!(sb.read("ppid"), "baton is PID 1\n");
+    }
 }
 
 #[test]
@@ -87,9 +88,9 @@ fn what_the_command_leaves_behind_is_stopped_when_it_exits() {
     }
 }
 
-/// The command exits at once; a grandchild B stays in its group, but B's
-/// parent A leaves the group (setsid) and reaps B itself, so baton gets no
-/// SIGCHLD when the group empties. A lingers outside the group.
+/// The command exits once its child A has left the group (setsid); A's child
+/// B stays in the group, and A reaps B itself, so baton gets no SIGCHLD when
+/// the group empties. A lingers outside the group.
 const REAPED_ELSEWHERE: &str = "
 import os, sys, time
 if os.fork() == 0:
@@ -102,15 +103,19 @@ if os.fork() == 0:
     os.waitpid(b, 0)
     time.sleep(1000)
     os._exit(0)
+while not os.path.exists('a.pid'):
+    time.sleep(0.01)
 ";
 
 #[test]
 fn a_group_emptied_without_a_sigchld_for_baton_still_ends_the_step() {
     for supervisor in SUPERVISORS {
         let sb = Sandbox::new();
+        // A grace period the test cannot wait out: only the periodic look
+        // at the group can end the step.
         let args = [
             "--grace-period",
-            "5s",
+            "1h",
             "--",
             "python3",
             "-c",
@@ -118,8 +123,50 @@ fn a_group_emptied_without_a_sigchld_for_baton_still_ends_the_step() {
         ];
         let run = sb.start(sb.baton(under(supervisor, &args)));
         let out = run.finish();
-        out.expect_code(0);
         let a: i32 = sb.wait_line("a.pid").trim().parse().unwrap();
         kill(Pid::from_raw(a), Signal::SIGKILL).unwrap();
+        out.expect_code(0);
+    }
+}
+
+/// The command leaves a zombie B in its group whose parent A (gone from the
+/// group with setsid) never reaps it: no signal can empty the group, and
+/// baton gives up on it after SIGKILL rather than hang.
+const UNREAPED_ZOMBIE: &str = "
+import os, time
+if os.fork() == 0:
+    if os.fork() == 0:
+        os._exit(0)
+    os.setsid()
+    open('a.pid', 'w').write(f'{os.getpid()}\\n')
+    time.sleep(1000)
+    os._exit(0)
+while not os.path.exists('a.pid'):
+    time.sleep(0.01)
+";
+
+#[test]
+fn a_group_kept_alive_by_a_zombie_nobody_reaps_is_given_up() {
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let args = [
+            "--grace-period",
+            "200ms",
+            "--log-level",
+            "warn",
+            "--",
+            "python3",
+            "-c",
+            UNREAPED_ZOMBIE,
+        ];
+        let out = sb.start(sb.baton(under(supervisor, &args))).finish();
+        let a: i32 = sb.wait_line("a.pid").trim().parse().unwrap();
+        kill(Pid::from_raw(a), Signal::SIGKILL).unwrap();
+        out.expect_code(0);
+        assert!(
+            out.stderr.contains("still not empty after SIGKILL"),
+            "{}",
+            out.stderr
+        );
     }
 }

@@ -149,6 +149,35 @@ fn sigterm_kills_a_whole_background_pipeline() {
     }
 }
 
+/// A SIGTERM that reached the command is a stop, not a failure of the
+/// command: `--on-error continue` does not turn it into a success.
+#[test]
+fn a_stop_signal_while_running_is_terminated_even_with_on_error_continue() {
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let run = sb.start(sb.baton(under(
+            supervisor,
+            &[
+                "--on-error",
+                "continue",
+                "--post-file",
+                "out",
+                "--termination-path",
+                "term",
+                "--",
+                "sh",
+                "-c",
+                "touch started; exec sleep 1000",
+            ],
+        )));
+        wait_for("the command to start", || sb.exists("started"));
+        run.signal(Signal::SIGTERM);
+        run.finish().expect_code(128 + 15);
+        assert_eq!(sb.read("out.err"), "143\n");
+        assert!(sb.read("term").contains(r#""Reason","value":"Terminated""#));
+    }
+}
+
 /// The anonymous inodes a process holds open ("signalfd", "eventpoll", ...).
 fn anon_inodes(pid: i32) -> Vec<String> {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -231,6 +260,22 @@ fn signals_the_parent_ignored_still_work_for_baton() {
     };
     let out = sb.start(ignoring(&["--", "sh", "-c", "exit 3"])).finish();
     out.expect_code(3);
+    // While the command runs (it catches SIGTERM itself, as the ignored
+    // disposition passes through to it): baton still forwards it.
+    let catcher = "import signal, sys, time\n\
+                   signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))\n\
+                   open('started', 'w').close()\n\
+                   time.sleep(1000)";
+    for supervisor in SUPERVISORS {
+        let _ = std::fs::remove_file(sb.path("started"));
+        let run = sb.start(ignoring(&under(
+            supervisor,
+            &["--", "python3", "-c", catcher],
+        )));
+        wait_for("the command to start", || sb.exists("started"));
+        run.signal(Signal::SIGTERM);
+        run.finish().expect_code(7);
+    }
     let run = sb.start(ignoring(&[
         "--wait-file",
         "never",
