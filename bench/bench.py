@@ -38,7 +38,7 @@ WORK = ROOT / "target" / "bench"
 MODES = {
     "full": {
         "chain_n": 100, "chain_runs": 10, "chain_diag_n": 10,
-        "hf_runs": 500, "hf_rounds": 100, "hf_warmup": 1,
+        "hf_runs": 1000, "hf_rounds": 200, "hf_warmup": 1,
         "mem_runs": 10,
         "idle_n": 100, "idle_s": 10.0, "idle_runs": 3, "idle_peer_runs": 1,
         "sig_runs": 50,

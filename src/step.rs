@@ -245,7 +245,9 @@ pub fn run(step: &Step) -> Result<u8> {
 
 /// Waits and runs the command in a single-threaded async runtime, for a step
 /// with files to wait for or watch, readiness to probe, output to capture or
-/// attempts to retry.
+/// attempts to retry. Never inlined: its future is kept on the stack, about
+/// 14 KB, which a plain step would otherwise reserve and fault in as well.
+#[inline(never)]
 fn in_runtime(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
