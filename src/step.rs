@@ -158,6 +158,14 @@ struct Report {
     attempts: Option<u32>,
 }
 
+/// A step whose command could not be started (its env files, the exec):
+/// the failure's code and message.
+impl From<Failure> for Report {
+    fn from(failure: Failure) -> Self {
+        Self::new(failure.code, None, Some(failure.message))
+    }
+}
+
 impl Report {
     fn new(code: u8, reason: Option<&'static str>, message: Option<String>) -> Self {
         Self {
@@ -295,7 +303,7 @@ fn execute_blocking(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
     }
     let env = match envfile::read_all(&step.env_files) {
         Ok(env) => env,
-        Err(failure) => return Ok(Report::new(failure.code, None, Some(failure.message))),
+        Err(failure) => return Ok(failure.into()),
     };
     let started_at = SystemTime::now();
     let group = match start(step, &env, output::Pipes::default(), &reaper) {
@@ -303,7 +311,7 @@ fn execute_blocking(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
         Err(report) => return Ok(report),
     };
     let ended = supervise::supervise_blocking(group, step, blocked, &reaper)
-        .inspect_err(|_| child::signal_group(group, Signal::SIGKILL))?;
+        .inspect_err(|_| never_behind_a_verdict(group))?;
     let report = Report {
         started_at,
         ..verdict(step, &ended)
@@ -335,11 +343,16 @@ fn start(
     pipes: output::Pipes,
     reaper: &Reaper,
 ) -> Result<nix::unistd::Pid, Report> {
-    let group = child::spawn(&step.argv, env, pipes)
-        .map_err(|failure| Report::new(failure.code, None, Some(failure.message)))?;
+    let group = child::spawn(&step.argv, env, pipes).map_err(Report::from)?;
     reaper.follow(group);
     tracing::debug!(pid = group.as_raw(), "command started");
     Ok(group)
+}
+
+/// When supervision itself failed: the command must not run on behind the
+/// verdict that the error leads to.
+fn never_behind_a_verdict(group: nix::unistd::Pid) {
+    child::signal_group(group, Signal::SIGKILL);
 }
 
 /// The report of a step whose wait ended without running the command.
@@ -526,7 +539,7 @@ async fn execute(step: &Step, cx: &mut Listeners) -> Result<Report> {
     }
     let env = match envfile::read_all(&step.env_files) {
         Ok(env) => env,
-        Err(failure) => return Ok(Report::new(failure.code, None, Some(failure.message))),
+        Err(failure) => return Ok(failure.into()),
     };
     let started_at = SystemTime::now();
     let mut delay = step.retry_delay;
@@ -588,14 +601,9 @@ async fn attempt_once(
         Ok(group) => group,
         Err(report) => return Ok((report, false)),
     };
-    let ended = match supervise::supervise(group, step, cx, last).await {
-        Ok(ended) => ended,
-        Err(err) => {
-            // Never leave the command running behind a verdict.
-            child::signal_group(group, Signal::SIGKILL);
-            return Err(err);
-        }
-    };
+    let ended = supervise::supervise(group, step, cx, last)
+        .await
+        .inspect_err(|_| never_behind_a_verdict(group))?;
     capture.finish(step.grace).await;
     let report = verdict(step, &ended);
     let retryable = report.code != 0 && !ended.interrupted();

@@ -7,17 +7,33 @@ use nix::sys::signal::Signal;
 
 use crate::harness::{wait_for, Sandbox};
 
+/// Step a, whose command runs until the test kills baton (its group id in
+/// `a.pgid`).
+const A_UNTIL_KILLED: [&str; 6] = [
+    "--post-file",
+    "m/a",
+    "--",
+    "sh",
+    "-c",
+    "echo $$ > a.pgid; exec sleep 1000",
+];
+
+/// Step b after a, which logs that it ran.
+const B_LOGS: [&str; 8] = [
+    "--wait-file",
+    "m/a",
+    "--post-file",
+    "m/b",
+    "--",
+    "sh",
+    "-c",
+    "echo b >> log",
+];
+
 #[test]
 fn a_killed_step_fails_its_successor_within_a_second_and_the_rest_skip() {
     let sb = Sandbox::new();
-    let a = sb.start(sb.baton([
-        "--post-file",
-        "m/a",
-        "--",
-        "sh",
-        "-c",
-        "echo $$ > a.pgid; exec sleep 1000",
-    ]));
+    let a = sb.start(sb.baton(A_UNTIL_KILLED));
     let b = sb.start(sb.baton([
         "--wait-file",
         "m/a",
@@ -69,24 +85,8 @@ fn a_killed_step_fails_its_successor_within_a_second_and_the_rest_skip() {
 fn after_a_lost_predecessor_restarts_the_chain_converges() {
     let sb = Sandbox::new();
     // First attempt of a: killed without a verdict; b gives up.
-    let a = sb.start(sb.baton([
-        "--post-file",
-        "m/a",
-        "--",
-        "sh",
-        "-c",
-        "echo $$ > a.pgid; exec sleep 1000",
-    ]));
-    let b = sb.start(sb.baton([
-        "--wait-file",
-        "m/a",
-        "--post-file",
-        "m/b",
-        "--",
-        "sh",
-        "-c",
-        "echo b >> log",
-    ]));
+    let a = sb.start(sb.baton(A_UNTIL_KILLED));
+    let b = sb.start(sb.baton(B_LOGS));
     let first_a = sb.group("a.pgid");
     b.wait_watching();
     a.signal(Signal::SIGKILL);
@@ -94,17 +94,7 @@ fn after_a_lost_predecessor_restarts_the_chain_converges() {
     drop(first_a);
     drop(a);
     // The kubelet restarts b first: a's stale lock is still there, so b fails again.
-    sb.run([
-        "--wait-file",
-        "m/a",
-        "--post-file",
-        "m/b",
-        "--",
-        "sh",
-        "-c",
-        "echo b >> log",
-    ])
-    .expect_code(1);
+    sb.run(B_LOGS).expect_code(1);
     // Then a, which takes its lock again, and b once more while a runs.
     std::fs::remove_file(sb.path("a.pgid")).unwrap();
     let a = sb.start(sb.baton([
@@ -116,16 +106,7 @@ fn after_a_lost_predecessor_restarts_the_chain_converges() {
         "echo $$ > a.pgid; while [ ! -e go ]; do sleep 0.02; done; echo a >> log",
     ]));
     sb.wait_line("a.pgid");
-    let b = sb.start(sb.baton([
-        "--wait-file",
-        "m/a",
-        "--post-file",
-        "m/b",
-        "--",
-        "sh",
-        "-c",
-        "echo b >> log",
-    ]));
+    let b = sb.start(sb.baton(B_LOGS));
     b.wait_watching();
     assert!(
         !sb.exists("m/b.err"),
@@ -163,17 +144,7 @@ fn a_restarted_failed_step_runs_again_and_lets_its_waiter_finish() {
         "-c",
         "echo a >> log; [ -e second ] || { touch second; exit 3; }",
     ];
-    let b = [
-        "--wait-file",
-        "m/a",
-        "--post-file",
-        "m/b",
-        "--",
-        "sh",
-        "-c",
-        "echo b >> log",
-    ];
-    let first_b = sb.start(sb.baton(b));
+    let first_b = sb.start(sb.baton(B_LOGS));
     sb.run(a).expect_code(3);
     first_b.finish().expect_code(1);
     assert_eq!(sb.read("m/b.err"), "1\n");
@@ -183,7 +154,7 @@ fn a_restarted_failed_step_runs_again_and_lets_its_waiter_finish() {
         !sb.exists("m/a.err"),
         "the stale failure marker of a survived"
     );
-    sb.run(b).expect_code(0);
+    sb.run(B_LOGS).expect_code(0);
     assert!(!sb.exists("m/b.err"));
     assert_eq!(sb.read("log"), "a\na\nb\n");
 }
