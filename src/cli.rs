@@ -1,450 +1,144 @@
 //! The command line: what a pod manifest (or Tekton's controller) writes into a
-//! container's `command`. Both spellings of every option are accepted: GNU style
-//! (`--wait-file PATH`, `--wait-file=PATH`) and Go style as Tekton writes it
-//! (`-wait_file PATH`, `-wait_file=PATH`, `-wait_file_content=true`). Nothing
-//! after `--` is ever read as an option.
+//! container's `command`, read by clap from the definitions in `settings`.
 //!
-//! The parser is a table of options and about a hundred lines, not clap: clap
-//! was 57 % of baton's start-up instructions and 0.17 MB of its binary, paid in
-//! every container of every pod (see `docs/performance.md`).
+//! Both spellings of every option are accepted: GNU style (`--wait-file PATH`,
+//! `--wait-file=PATH`) and Go style as Tekton writes it (`-wait_file PATH`,
+//! `-wait_file=PATH`, `-wait_file_content=true`). A small pre-pass
+//! (`normalize`) turns every option word before `--` into the one form
+//! `--name=value`, as Go's flag package reads words: an option's value is the
+//! next word whatever it looks like, a boolean never takes the next word, and
+//! empty items of a comma-separated list are skipped. Nothing after `--` is
+//! ever read as an option. clap does the rest: typed values, a repeated
+//! single-valued option keeping its last value, suggestions, `--help`.
+// The doc comments of the options are their help text, read by users, not rustdoc.
+#![allow(clippy::doc_markdown)]
 
 use std::ffi::{OsStr, OsString};
-use std::fmt::Write as _;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
-use std::time::Duration;
 
-use crate::duration::parse_duration;
-use crate::ready::{parse_probe, Probe};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use tracing_subscriber::filter::Targets;
+
+use crate::logging;
+use crate::settings::Step;
+
+/// The first line of the usage; the subcommands have their own.
+const USAGE: &str = "baton [OPTIONS] [--entrypoint CMD] -- [COMMAND] [ARG...]";
 
 /// What the command line asks for.
-#[derive(Debug)]
+#[derive(Debug, Parser)]
+#[command(
+    name = "baton",
+    version,
+    about = "Makes the containers of one pod run in order.",
+    long_about = "Makes the containers of one pod run in order.\n\n\
+        Waits for the marker of the step before it, runs COMMAND as a child (forwarding \
+        signals, reaping zombies), passes its exit code on and writes its own marker.",
+    override_usage = USAGE,
+    after_help = "Every option may also be spelt Go style, as Tekton writes it: \
+        -wait_file PATH, -wait_file=PATH, -wait_file_content=true.",
+    args_override_self = true,
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true,
+    max_term_width = 100
+)]
 pub struct Cli {
+    #[command(subcommand)]
     pub sub: Option<Sub>,
-    pub step: StepArgs,
-    /// The words after `--`.
-    pub command: Vec<OsString>,
+    #[command(flatten)]
+    pub step: Step,
+    #[command(flatten)]
+    pub log: Log,
+}
+
+/// baton's own diagnostics.
+#[derive(Debug, Clone, Args)]
+pub struct Log {
+    /// baton's own diagnostics on stderr: off, error, warn, info, debug, trace, or directives such as `baton::wait=debug,warn` [default: $BATON_LOG, else error]
+    #[arg(long, value_name = "FILTER", value_parser = logging::parse_filter, help_heading = "Logging")]
+    pub log_level: Option<Targets>,
+
+    /// Format of baton's own diagnostics: text or JSON lines
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text",
+        help_heading = "Logging"
+    )]
+    pub log_format: logging::Format,
 }
 
 /// The subcommands: all three copy the running binary.
-#[derive(Debug)]
+#[derive(Debug, Subcommand)]
 pub enum Sub {
-    /// `install DEST`.
-    Install { dest: PathBuf },
-    /// `cp SRC DEST`, Tekton's spelling (SRC is ignored).
-    Cp { dest: PathBuf },
-    /// `init SRC DEST [STEP...]`, Tekton's spelling (SRC and STEP are ignored).
-    Init { dest: PathBuf },
+    /// Copy this binary to DEST (a file path; a directory, or a path ending in /, means DEST/baton)
+    #[command(override_usage = "baton install DEST")]
+    Install {
+        #[arg(value_name = "DEST")]
+        dest: PathBuf,
+    },
+    /// Tekton spelling of install (SRC is ignored: the running binary is copied)
+    #[command(override_usage = "baton cp SRC DEST")]
+    Cp {
+        #[arg(value_name = "SRC")]
+        src: OsString,
+        #[arg(value_name = "DEST")]
+        dest: PathBuf,
+    },
+    /// Tekton spelling of install (SRC and STEP names are ignored)
+    #[command(override_usage = "baton init SRC DEST [STEP...]")]
+    Init {
+        #[arg(value_name = "SRC")]
+        src: OsString,
+        #[arg(value_name = "DEST")]
+        dest: PathBuf,
+        #[arg(value_name = "STEP", allow_hyphen_values = true)]
+        steps: Vec<OsString>,
+    },
 }
-
-/// Options of a step (the default mode: wait, run, mark). `OPTIONS` documents
-/// each one; the defaults are in `Default`.
-#[derive(Debug)]
-#[allow(clippy::struct_excessive_bools)]
-pub struct StepArgs {
-    pub wait_file: Vec<PathBuf>,
-    pub wait_file_content: bool,
-    pub post_file: Option<PathBuf>,
-    pub termination_path: Option<PathBuf>,
-    pub timeout: Duration,
-    pub grace_period: Duration,
-    pub entrypoint: Option<OsString>,
-    pub ready_file: Option<PathBuf>,
-    pub ready_probe: Vec<Probe>,
-    pub ready_interval: Duration,
-    pub ready_timeout: Duration,
-    pub stop_file: Vec<PathBuf>,
-    pub stop_keeps_exit_code: bool,
-    pub success_exit_codes: Vec<u8>,
-    pub rerun: bool,
-    pub no_kill_group: bool,
-    pub on_error: OnError,
-    pub stdout_path: Option<PathBuf>,
-    pub stderr_path: Option<PathBuf>,
-    pub results: Vec<String>,
-    pub results_dir: PathBuf,
-    pub step_metadata_dir: Option<PathBuf>,
-    pub cancel_file: Option<PathBuf>,
-    pub retries: u32,
-    pub retry_delay: Duration,
-    pub env_file: Vec<PathBuf>,
-    pub log_level: Option<LogLevel>,
-    pub log_format: LogFormat,
-}
-
-impl Default for StepArgs {
-    fn default() -> Self {
-        Self {
-            wait_file: Vec::new(),
-            wait_file_content: false,
-            post_file: None,
-            termination_path: None,
-            timeout: Duration::ZERO,
-            grace_period: Duration::from_secs(10),
-            entrypoint: None,
-            ready_file: None,
-            ready_probe: Vec::new(),
-            ready_interval: Duration::from_millis(100),
-            ready_timeout: Duration::ZERO,
-            stop_file: Vec::new(),
-            stop_keeps_exit_code: false,
-            success_exit_codes: Vec::new(),
-            rerun: false,
-            no_kill_group: false,
-            on_error: OnError::StopAndFail,
-            stdout_path: None,
-            stderr_path: None,
-            results: Vec::new(),
-            results_dir: PathBuf::from("/tekton/results"),
-            step_metadata_dir: None,
-            cancel_file: None,
-            retries: 0,
-            retry_delay: Duration::from_secs(1),
-            env_file: Vec::new(),
-            log_level: None,
-            log_format: LogFormat::Text,
-        }
-    }
-}
-
-impl StepArgs {
-    /// The command to run: `--entrypoint` followed by everything after `--`.
-    pub fn argv(&self, rest: Vec<OsString>) -> Vec<OsString> {
-        self.entrypoint.iter().cloned().chain(rest).collect()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnError {
-    StopAndFail,
-    Continue,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    Off,
-    Error,
-    Warn,
-    Info,
-    Debug,
-    Trace,
-}
-
-impl LogLevel {
-    /// Parses a level name, in any case (`--log-level`, `BATON_LOG`).
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text.to_ascii_lowercase().as_str() {
-            "off" => Self::Off,
-            "error" => Self::Error,
-            "warn" => Self::Warn,
-            "info" => Self::Info,
-            "debug" => Self::Debug,
-            "trace" => Self::Trace,
-            _ => return None,
-        })
-    }
-}
-
-/// One option: its GNU name (without `--`), the name of its value (empty for
-/// a boolean), its help line, and what it does to the arguments.
-struct Opt {
-    name: &'static str,
-    value: &'static str,
-    help: &'static str,
-    set: fn(&mut StepArgs, &OsStr) -> Result<(), String>,
-}
-
-/// Every option of a step, in the order `--help` lists them.
-const OPTIONS: &[Opt] = &[
-    Opt {
-        name: "wait-file",
-        value: "PATH",
-        help: "Wait until PATH exists before running (repeatable, comma-separated; all must exist)",
-        set: |a, v| {
-            a.wait_file.extend(list(v).map(PathBuf::from));
-            Ok(())
-        },
-    },
-    Opt {
-        name: "wait-file-content",
-        value: "",
-        help: "A wait file only counts once it is non-empty",
-        set: |a, v| boolean(v).map(|b| a.wait_file_content = b),
-    },
-    Opt {
-        name: "post-file",
-        value: "PATH",
-        help: "On success write PATH; on failure write PATH.err",
-        set: |a, v| {
-            a.post_file = Some(path(v)?);
-            Ok(())
-        },
-    },
-    Opt {
-        name: "termination-path",
-        value: "PATH",
-        help: "Write the termination message (Tekton's JSON format) to PATH",
-        set: |a, v| {
-            a.termination_path = Some(path(v)?);
-            Ok(())
-        },
-    },
-    Opt {
-        name: "timeout",
-        value: "DURATION",
-        help: "Limit on the command's run time (Go duration: 90s, 1m30s, 250ms); 0 means none [default: 0]",
-        set: |a, v| duration(v).map(|d| a.timeout = d),
-    },
-    Opt {
-        name: "grace-period",
-        value: "DURATION",
-        help: "Time between SIGTERM and SIGKILL whenever baton itself stops the command [default: 10s]",
-        set: |a, v| duration(v).map(|d| a.grace_period = d),
-    },
-    Opt {
-        name: "entrypoint",
-        value: "CMD",
-        help: "The command to run; its arguments follow `--`",
-        set: |a, v| {
-            a.entrypoint = Some(v.to_owned());
-            Ok(())
-        },
-    },
-    Opt {
-        name: "ready-file",
-        value: "PATH",
-        help: "Sidecars: write PATH once the command is ready (every probe passes, or at once with no probe); PATH.err if it never gets there",
-        set: |a, v| {
-            a.ready_file = Some(path(v)?);
-            Ok(())
-        },
-    },
-    Opt {
-        name: "ready-probe",
-        value: "SPEC",
-        help: "A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG..., file:PATH; HOST is an IP address or localhost",
-        set: |a, v| {
-            a.ready_probe.push(parse_probe(text(v)?)?);
-            Ok(())
-        },
-    },
-    Opt {
-        name: "ready-interval",
-        value: "DURATION",
-        help: "Time between probe rounds [default: 100ms]",
-        set: |a, v| duration(v).map(|d| a.ready_interval = d),
-    },
-    Opt {
-        name: "ready-timeout",
-        value: "DURATION",
-        help: "Not ready in time: stop the command, write READY.err, exit 1; 0 means no limit [default: 0]",
-        set: |a, v| duration(v).map(|d| a.ready_timeout = d),
-    },
-    Opt {
-        name: "stop-file",
-        value: "PATH",
-        help: "Stop the command as soon as PATH or PATH.err appears (repeatable, comma-separated); a stop asked for is a success",
-        set: |a, v| {
-            a.stop_file.extend(list(v).map(PathBuf::from));
-            Ok(())
-        },
-    },
-    Opt {
-        name: "stop-keeps-exit-code",
-        value: "",
-        help: "After a stop asked for by a stop file, exit with the command's own code",
-        set: |a, v| boolean(v).map(|b| a.stop_keeps_exit_code = b),
-    },
-    Opt {
-        name: "success-exit-codes",
-        value: "LIST",
-        help: "Exit codes that count as success (comma-separated, e.g. 143,137)",
-        set: |a, v| {
-            for code in list(v) {
-                let code = text(code)?;
-                a.success_exit_codes.push(
-                    code.parse()
-                        .map_err(|_| format!("{code:?} is not an exit code (0 to 255)"))?,
-                );
-            }
-            Ok(())
-        },
-    },
-    Opt {
-        name: "rerun",
-        value: "",
-        help: "Run even if the success marker POST exists from an earlier run",
-        set: |a, v| boolean(v).map(|b| a.rerun = b),
-    },
-    Opt {
-        name: "no-kill-group",
-        value: "",
-        help: "When the command exits, leave what is left of its process group alone",
-        set: |a, v| boolean(v).map(|b| a.no_kill_group = b),
-    },
-    Opt {
-        name: "on-error",
-        value: "MODE",
-        help: "What a failing command means for the chain: stopAndFail, or continue (write POST, record the real exit code, exit 0) [default: stopAndFail]",
-        set: |a, v| {
-            a.on_error = match text(v)? {
-                "stopAndFail" => OnError::StopAndFail,
-                "continue" => OnError::Continue,
-                _ => return Err("expected stopAndFail or continue".into()),
-            };
-            Ok(())
-        },
-    },
-    Opt {
-        name: "stdout-path",
-        value: "PATH",
-        help: "Also copy the command's stdout to PATH (appended; parent directories created)",
-        set: |a, v| {
-            a.stdout_path = Some(path(v)?);
-            Ok(())
-        },
-    },
-    Opt {
-        name: "stderr-path",
-        value: "PATH",
-        help: "Also copy the command's stderr to PATH (may be the same file as --stdout-path)",
-        set: |a, v| {
-            a.stderr_path = Some(path(v)?);
-            Ok(())
-        },
-    },
-    Opt {
-        name: "results",
-        value: "NAMES",
-        help: "Result names (comma-separated): each DIR/NAME that exists after the command goes into the termination message",
-        set: |a, v| {
-            for name in list(v) {
-                a.results.push(text(name)?.to_owned());
-            }
-            Ok(())
-        },
-    },
-    Opt {
-        name: "results-dir",
-        value: "DIR",
-        help: "Where the results are [default: /tekton/results]",
-        set: |a, v| {
-            a.results_dir = path(v)?;
-            Ok(())
-        },
-    },
-    Opt {
-        name: "step-metadata-dir",
-        value: "DIR",
-        help: "Write DIR/exitCode with the command's exit code, like Tekton",
-        set: |a, v| {
-            a.step_metadata_dir = Some(path(v)?);
-            Ok(())
-        },
-    },
-    Opt {
-        name: "cancel-file",
-        value: "PATH",
-        help: "Cancel when PATH appears (non-empty with --wait-file-content): stop the command, or stop waiting; write POST.err; exit 123",
-        set: |a, v| {
-            a.cancel_file = Some(path(v)?);
-            Ok(())
-        },
-    },
-    Opt {
-        name: "retries",
-        value: "N",
-        help: "Rerun a failed command up to N more times before the step fails [default: 0]",
-        set: |a, v| {
-            let n = text(v)?;
-            a.retries = n.parse().map_err(|_| format!("{n:?} is not a count"))?;
-            Ok(())
-        },
-    },
-    Opt {
-        name: "retry-delay",
-        value: "DURATION",
-        help: "Delay before the first retry; doubles each time, capped at 1m [default: 1s]",
-        set: |a, v| duration(v).map(|d| a.retry_delay = d),
-    },
-    Opt {
-        name: "env-file",
-        value: "PATH",
-        help: "KEY=VALUE lines added to the command's environment (repeatable)",
-        set: |a, v| {
-            a.env_file.push(path(v)?);
-            Ok(())
-        },
-    },
-    Opt {
-        name: "log-level",
-        value: "LEVEL",
-        help: "baton's own diagnostics on stderr: off, error, warn, info, debug, trace (default: $BATON_LOG, else error)",
-        set: |a, v| {
-            a.log_level = Some(
-                LogLevel::parse(text(v)?)
-                    .ok_or("expected off, error, warn, info, debug or trace")?,
-            );
-            Ok(())
-        },
-    },
-    Opt {
-        name: "log-format",
-        value: "FORMAT",
-        help: "Format of baton's own diagnostics: text or json [default: text]",
-        set: |a, v| {
-            a.log_format = match text(v)? {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                _ => return Err("expected text or json".into()),
-            };
-            Ok(())
-        },
-    },
-];
-
-const USAGE: &str = "Usage: baton [OPTIONS] [--entrypoint CMD] -- [COMMAND] [ARG...]
-       baton install DEST
-       baton cp SRC DEST
-       baton init SRC DEST [STEP...]";
 
 /// Why parsing stopped without a `Cli`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Stop {
-    /// `--help`: the text to print on stdout.
-    Help(String),
-    /// `--version`: the text to print on stdout.
-    Version(String),
+    /// `--help` or `--version`: the text to print on stdout.
+    Print(String),
     /// Bad input: the one-line message.
     Usage(String),
 }
 
 /// Parses the process arguments. Help and version are printed and exit 0; a
-/// usage error is printed with the usage, leaves the verdict `POST.err` when
-/// the post file can be made out (so that the steps after a misconfigured step
-/// do not wait forever), and exits 2.
+/// usage error is logged as one line, leaves the verdict `POST.err` when the
+/// post file can be made out (so that the steps after a misconfigured step do
+/// not wait forever), and exits 2.
 pub fn parse() -> Cli {
     let args: Vec<OsString> = std::env::args_os().collect();
     match try_parse(&args) {
         Ok(cli) => cli,
-        Err(Stop::Help(text) | Stop::Version(text)) => {
+        Err(Stop::Print(text)) => {
             print!("{text}");
             std::process::exit(0)
         }
         Err(Stop::Usage(message)) => {
-            if let Some(post) = post_file_of(&args) {
-                if let Err(also) = crate::marker::write_verdict(&post, crate::exit_code::USAGE) {
-                    eprintln!("baton: {also:#}");
+            // The log settings of the bad command line, as far as they can
+            // be read: `--log-format json` gives JSON even for this line.
+            let found = |name| value_of(&args, name);
+            let filter = found("log-level").and_then(|v| logging::parse_filter(&v).ok());
+            let format = match found("log-format").as_deref() {
+                Some("json") => logging::Format::Json,
+                _ => logging::Format::Text,
+            };
+            logging::init(filter, format);
+            if let Some(post) = value_of(&args, "post-file").filter(|p| !p.is_empty()) {
+                if let Err(also) =
+                    crate::marker::write_verdict(&PathBuf::from(post), crate::exit_code::USAGE)
+                {
+                    tracing::error!(target: "baton", "{also:#}");
                 }
             }
-            let usage = USAGE.lines().next().unwrap_or_default();
-            eprintln!("baton: {message}\n{usage}\nFor more information, try 'baton --help'.");
+            tracing::error!(target: "baton", "{message}");
             std::process::exit(crate::exit_code::USAGE.into())
         }
     }
@@ -452,223 +146,215 @@ pub fn parse() -> Cli {
 
 /// Parses `args` (the program name first).
 pub fn try_parse(args: &[OsString]) -> Result<Cli, Stop> {
-    let words = args.get(1..).unwrap_or_default();
-    if let Some(sub) = words.first().and_then(|w| w.to_str()) {
-        if matches!(sub, "install" | "cp" | "init") {
-            return subcommand(sub, &words[1..]);
-        }
+    let mut command = Cli::command();
+    let words = normalize(&command, args.get(1..).unwrap_or_default());
+    if let Some(message) = words.error {
+        return Err(Stop::Usage(message));
     }
-    let mut step = StepArgs::default();
-    let mut command = Vec::new();
+    let argv = std::iter::once(OsString::from("baton")).chain(words.words);
+    let matches = command
+        .try_get_matches_from_mut(argv)
+        .map_err(|err| stop(&err, &words.renamed))?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|err| stop(&err, &words.renamed))?;
+    if cli.sub.is_none() && cli.step.entrypoint.is_none() && cli.step.command.is_empty() {
+        return Err(Stop::Usage(format!(
+            "no command given: put it after `--` (or use --entrypoint); usage: {USAGE}"
+        )));
+    }
+    Ok(cli)
+}
+
+/// A clap error as baton reports it: help and version as they are, anything
+/// else on one line, with each option word spelt as it was given.
+fn stop(err: &clap::Error, renamed: &[(String, String)]) -> Stop {
+    let text = err.render().to_string();
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        return Stop::Print(text);
+    }
+    let mut line = text
+        .lines()
+        .map(str::trim)
+        // clap's tip for a stray option word offers `-- WORD`, which would
+        // make it part of the command: no help here.
+        .filter(|l| !l.is_empty() && !l.starts_with("tip: to pass"))
+        .collect::<Vec<_>>()
+        .join("; ")
+        .replace(":; ", ": ");
+    if let Some(rest) = line.strip_prefix("error: ") {
+        line = rest.to_owned();
+    }
+    for (word, given) in renamed {
+        line = line.replace(&format!("'{word}'"), &format!("'{given}'"));
+    }
+    Stop::Usage(line)
+}
+
+/// The words of a command line in the form clap reads, and what was
+/// respelt on the way (for messages).
+#[derive(Debug, Default)]
+struct Normalized {
+    words: Vec<OsString>,
+    /// (the word as clap sees it, the word as it was given)
+    renamed: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+/// How an option takes its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    /// The next word, unless given inline.
+    Value,
+    /// The same, a comma-separated list.
+    List,
+    /// Only inline (`--rerun=false`): a boolean, or `--help`.
+    Nothing,
+}
+
+/// How the option with GNU name `name` takes its value, if it exists.
+fn takes(command: &clap::Command, name: &str) -> Option<Takes> {
+    if matches!(name, "help" | "version") {
+        return Some(Takes::Nothing);
+    }
+    let arg = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(name))?;
+    let optional = arg.get_num_args().is_some_and(|n| n.min_values() == 0);
+    Some(if !arg.get_action().takes_values() || optional {
+        Takes::Nothing
+    } else if arg.get_value_delimiter().is_some() {
+        Takes::List
+    } else {
+        Takes::Value
+    })
+}
+
+/// Turns every option word before `--` into `--name` or `--name=value`
+/// (see the module comment). The words of a subcommand pass as they are.
+fn normalize(command: &clap::Command, words: &[OsString]) -> Normalized {
+    let mut out = Normalized::default();
+    let is_sub = |w: &OsString| {
+        w.to_str()
+            .is_some_and(|w| command.get_subcommands().any(|s| s.get_name() == w))
+    };
+    if words.first().is_some_and(is_sub) {
+        out.words = words.to_vec();
+        return out;
+    }
     let mut rest = words.iter();
     while let Some(word) = rest.next() {
         if word == "--" {
-            command.extend(rest.cloned());
+            out.words.push(word.clone());
+            out.words.extend(rest.cloned());
             break;
         }
-        help_or_version(word)?;
-        let Some((name, inline)) = split_option(word) else {
-            return Err(Stop::Usage(format!(
-                "unexpected argument {:?}: the command goes after `--`",
-                word.to_string_lossy()
-            )));
+        let Some((name, inline, go)) = option_word(word) else {
+            out.words.push(word.clone());
+            continue;
         };
-        let Some(opt) = OPTIONS.iter().find(|o| o.name == name) else {
-            return Err(Stop::Usage(format!(
-                "unknown option {:?}",
-                word.to_string_lossy()
-            )));
-        };
-        let value = match inline {
-            Some(value) => value,
-            None if opt.value.is_empty() => OsStr::new("true"),
-            None => match rest.next() {
-                Some(value) if value != "--" => value.as_os_str(),
-                _ => {
-                    return Err(Stop::Usage(format!(
-                        "option --{} needs a value: --{} {}",
-                        opt.name, opt.name, opt.value
-                    )))
+        let how = takes(command, &name);
+        let value = match (how, inline) {
+            (_, Some(value)) => Some(value.to_owned()),
+            (Some(Takes::Value | Takes::List), None) => {
+                match rest.next() {
+                    Some(value) if value != "--" => Some(value.clone()),
+                    next => {
+                        out.error.get_or_insert_with(|| {
+                        let value_name = command
+                            .get_arguments()
+                            .find(|a| a.get_long() == Some(name.as_str()))
+                            .and_then(|a| a.get_value_names())
+                            .and_then(|v| v.first())
+                            .map_or_else(String::new, ToString::to_string);
+                        format!("option --{name} needs a value: --{name} {value_name}; usage: {USAGE}")
+                    });
+                        if let Some(next) = next {
+                            out.words.push(next.clone());
+                            out.words.extend(rest.cloned());
+                        }
+                        break;
+                    }
                 }
-            },
+            }
+            (_, None) => None,
         };
-        (opt.set)(&mut step, value).map_err(|why| {
-            Stop::Usage(format!(
-                "invalid value {:?} for --{}: {why}",
-                value.to_string_lossy(),
-                opt.name
-            ))
-        })?;
+        let value = match (how, value) {
+            (Some(Takes::List), Some(value)) => match skip_empty_items(&value) {
+                Some(items) => Some(items),
+                None => continue,
+            },
+            (_, value) => value,
+        };
+        let mut normal = OsString::from(format!("--{name}"));
+        if let Some(value) = value {
+            normal.push("=");
+            normal.push(value);
+        }
+        if go {
+            let given = word.to_string_lossy().into_owned();
+            let flag = given.split('=').next().unwrap_or_default().to_owned();
+            out.renamed
+                .push((normal.to_string_lossy().into_owned(), given));
+            out.renamed.push((format!("--{name}"), flag));
+        }
+        out.words.push(normal);
     }
-    if step.entrypoint.is_none() && command.is_empty() {
-        return Err(Stop::Usage(
-            "no command given: put it after `--` (or use --entrypoint)".into(),
-        ));
-    }
-    Ok(Cli {
-        sub: None,
-        step,
-        command,
-    })
+    out
 }
 
-/// `install DEST`, `cp SRC DEST`, `init SRC DEST [STEP...]`.
-fn subcommand(sub: &str, words: &[OsString]) -> Result<Cli, Stop> {
-    for word in words {
-        help_or_version(word)?;
-    }
-    let (("install", [dest]) | ("cp", [_, dest]) | ("init", [_, dest, ..])) = (sub, words) else {
-        let shape = USAGE
-            .lines()
-            .find(|line| line.contains(&format!("baton {sub} ")))
-            .map_or("", |line| line.trim_start_matches("Usage:").trim());
-        return Err(Stop::Usage(format!("expected: {shape}")));
-    };
-    let dest = PathBuf::from(dest);
-    Ok(Cli {
-        sub: Some(match sub {
-            "install" => Sub::Install { dest },
-            "cp" => Sub::Cp { dest },
-            _ => Sub::Init { dest },
-        }),
-        step: StepArgs::default(),
-        command: Vec::new(),
-    })
-}
-
-fn help_or_version(word: &OsStr) -> Result<(), Stop> {
-    match word.as_bytes() {
-        b"-h" | b"--help" | b"-help" => Err(Stop::Help(help())),
-        b"-V" | b"--version" | b"-version" => Err(Stop::Version(format!(
-            "baton {}\n",
-            env!("CARGO_PKG_VERSION")
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// An option word split into its GNU name and its inline value: `--post-file=x`,
-/// `-post_file=x` → (`post-file`, `x`). `None` for a word that is no option.
-fn split_option(word: &OsStr) -> Option<(String, Option<&OsStr>)> {
+/// An option word split into its GNU name, its inline value and whether it
+/// was spelt Go style: `--post-file=x`, `-post_file=x` → (`post-file`,
+/// `x`). `None` for a word that is no long option (a value, `-h`, `-5`).
+fn option_word(word: &OsStr) -> Option<(String, Option<&OsStr>, bool)> {
     let bytes = word.as_bytes();
-    let body = bytes
-        .strip_prefix(b"--")
-        .or_else(|| bytes.strip_prefix(b"-"))
-        .filter(|body| !body.is_empty() && !body.starts_with(b"-"))?;
+    let (body, go) = match bytes.strip_prefix(b"--") {
+        Some(body) => (body, false),
+        None => (bytes.strip_prefix(b"-")?, true),
+    };
     let (name, value) = match body.iter().position(|&b| b == b'=') {
         Some(at) => (&body[..at], Some(OsStr::from_bytes(&body[at + 1..]))),
         None => (body, None),
     };
-    let name = std::str::from_utf8(name).ok()?.replace('_', "-");
-    Some((name, value))
-}
-
-/// The value of `--post-file` (either spelling) before `--`, if any: read
-/// even when the rest of the command line is bad. The value of another
-/// option is never taken for an option.
-fn post_file_of(args: &[OsString]) -> Option<PathBuf> {
-    let mut words = args.iter().skip(1).take_while(|w| *w != "--");
-    let mut found = None;
-    while let Some(word) = words.next() {
-        let Some((name, inline)) = split_option(word) else {
-            continue;
-        };
-        let takes_value = OPTIONS
-            .iter()
-            .any(|o| o.name == name && !o.value.is_empty());
-        let value = match inline {
-            Some(value) => Some(value.to_owned()),
-            None if takes_value => words.next().cloned(),
-            None => None,
-        };
-        if name == "post-file" {
-            found = value.map(PathBuf::from);
-        }
+    let first = *name.first()?;
+    if !first.is_ascii_alphabetic() || (go && name.len() < 2) {
+        return None;
     }
-    found.filter(|p| !p.as_os_str().is_empty())
-}
-
-/// `--help`: generated from `OPTIONS`.
-fn help() -> String {
-    let mut out = String::from(
-        "baton: makes the containers of one pod run in order.\n\n\
-         Waits for the marker of the step before it, runs COMMAND as a child (forwarding\n\
-         signals, reaping zombies), passes its exit code on and writes its own marker.\n\n",
-    );
-    out.push_str(USAGE);
-    out.push_str(
-        "\n\nCommands:\n  \
-         install DEST   Copy this binary to DEST (a file path; a directory means DEST/baton)\n  \
-         cp SRC DEST    Tekton spelling of install (SRC is ignored: the running binary is copied)\n  \
-         init SRC DEST  Tekton spelling of install (SRC and STEP names are ignored)\n\n\
-         Options (also spelt Go style, as Tekton writes them: -wait_file PATH, -wait_file=PATH,\n\
-         -wait_file_content=true):\n",
-    );
-    for opt in OPTIONS {
-        let left = if opt.value.is_empty() {
-            format!("--{}[=BOOL]", opt.name)
+    let name = std::str::from_utf8(name).ok()?;
+    Some((
+        if go {
+            name.replace('_', "-")
         } else {
-            format!("--{} {}", opt.name, opt.value)
-        };
-        let _ = write!(out, "  {left:<34}");
-        // Wrapped at 100 columns, continued under the help column.
-        let mut column = 36;
-        for (i, word) in opt.help.split(' ').enumerate() {
-            if i > 0 && column + 1 + word.len() > 100 {
-                let _ = write!(out, "\n{:36}", "");
-                column = 36;
-            } else if i > 0 {
-                out.push(' ');
-                column += 1;
-            }
-            out.push_str(word);
-            column += word.len();
-        }
-        out.push('\n');
-    }
-    out.push_str("  -h, --help                        Print help\n");
-    out.push_str("  -V, --version                     Print version\n");
-    out
+            name.to_owned()
+        },
+        value,
+        go,
+    ))
 }
 
-/// A path value; an empty one is refused (it would name the working directory).
-fn path(value: &OsStr) -> Result<PathBuf, String> {
-    if value.is_empty() {
-        return Err("empty path".into());
-    }
-    Ok(PathBuf::from(value))
-}
-
-fn text(value: &OsStr) -> Result<&str, String> {
-    value.to_str().ok_or_else(|| "not valid UTF-8".into())
-}
-
-fn duration(value: &OsStr) -> Result<Duration, String> {
-    parse_duration(text(value)?)
-}
-
-/// A comma-separated list; empty items (`a,,b`, a trailing comma) are skipped.
-fn list(value: &OsStr) -> impl Iterator<Item = &OsStr> {
-    value
+/// A comma-separated list without its empty items (`a,,b,` → `a,b`), or
+/// `None` when nothing is left.
+fn skip_empty_items(value: &OsStr) -> Option<OsString> {
+    let items: Vec<&[u8]> = value
         .as_bytes()
         .split(|&b| b == b',')
         .filter(|item| !item.is_empty())
-        .map(OsStr::from_bytes)
+        .collect();
+    (!items.is_empty()).then(|| OsString::from_vec(items.join(&b',')))
 }
 
-/// A boolean as Go's `strconv.ParseBool` reads it.
-fn boolean(value: &OsStr) -> Result<bool, String> {
-    match value.as_bytes() {
-        b"1" | b"t" | b"T" | b"true" | b"TRUE" | b"True" => Ok(true),
-        b"0" | b"f" | b"F" | b"false" | b"FALSE" | b"False" => Ok(false),
-        _ => Err("expected true or false".into()),
-    }
-}
-
-/// For the tests: `Path` of the post file found on a bad command line.
-#[cfg(test)]
-fn post_file_in(words: &[&str]) -> Option<PathBuf> {
-    post_file_of(&argv(words))
+/// The value of option `name` (GNU name) on a command line that may be bad,
+/// read as `normalize` reads it; the last one counts. The value of another
+/// option is never taken for an option.
+fn value_of(args: &[OsString], name: &str) -> Option<String> {
+    let words = normalize(&Cli::command(), args.get(1..).unwrap_or_default()).words;
+    let prefix = format!("--{name}=");
+    words
+        .iter()
+        .take_while(|w| *w != "--")
+        .filter_map(|w| w.to_str()?.strip_prefix(&prefix).map(str::to_owned))
+        .last()
 }
 
 #[cfg(test)]
@@ -682,7 +368,10 @@ fn argv(words: &[&str]) -> Vec<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::OnError;
     use std::path::Path;
+    use std::time::Duration;
+    use tracing_subscriber::filter::LevelFilter;
 
     fn parse(words: &[&str]) -> Result<Cli, Stop> {
         try_parse(&argv(words))
@@ -693,6 +382,11 @@ mod tests {
             Err(Stop::Usage(message)) => message,
             other => panic!("{words:?} parsed: {other:?}"),
         }
+    }
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
     }
 
     #[test]
@@ -714,7 +408,7 @@ mod tests {
         assert!(cli.step.wait_file_content);
         assert_eq!(cli.step.post_file.as_deref(), Some(Path::new("/p")));
         assert_eq!(cli.step.timeout, Duration::from_secs(90));
-        assert_eq!(cli.step.argv(cli.command), ["sh", "-c", "-post_file"]);
+        assert_eq!(cli.step.argv(), ["sh", "-c", "-post_file"]);
     }
 
     #[test]
@@ -738,8 +432,19 @@ mod tests {
         assert!(cli.step.no_kill_group);
         assert_eq!(cli.step.on_error, OnError::Continue);
         assert_eq!(cli.step.success_exit_codes, [143, 137]);
-        assert_eq!(cli.step.log_level, Some(LogLevel::Debug));
+        assert_eq!(
+            cli.log.log_level.and_then(|t| t.default_level()),
+            Some(LevelFilter::DEBUG)
+        );
         assert_eq!(cli.step.grace_period, Duration::from_secs(10), "default");
+    }
+
+    #[test]
+    fn a_repeated_option_keeps_its_last_value_and_a_boolean_no_word() {
+        let cli = parse(&["--timeout=1s", "-timeout", "2s", "--rerun", "--", "x"]).unwrap();
+        assert_eq!(cli.step.timeout, Duration::from_secs(2));
+        assert!(cli.step.rerun);
+        assert!(usage(&["--rerun", "false", "--", "x"]).contains("false"));
     }
 
     #[test]
@@ -767,59 +472,70 @@ mod tests {
         assert!(usage(&["--post-file=x"]).contains("no command"));
         assert!(usage(&["install"]).contains("install DEST"));
         assert!(usage(&["cp", "a"]).contains("cp SRC DEST"));
+        assert!(usage(&["--log-level=loud", "--", "x"]).contains("loud"));
+        for words in [
+            &["--nope", "--", "true"][..],
+            &["--timeout", "5x", "--", "true"],
+        ] {
+            assert!(!usage(words).contains('\n'), "one line: {words:?}");
+        }
+    }
+
+    #[test]
+    fn a_mistyped_option_gets_a_suggestion_in_its_own_spelling() {
+        let message = usage(&["--wait-flie", "x", "--", "true"]);
+        assert!(message.contains("'--wait-flie'"), "{message}");
+        assert!(message.contains("'--wait-file'"), "{message}");
+        let message = usage(&["-post_flie=x", "--", "true"]);
+        assert!(message.contains("'-post_flie'"), "{message}");
+        assert!(message.contains("'--post-file'"), "{message}");
     }
 
     #[test]
     fn subcommands_come_first() {
         let cli = parse(&["init", "src", "/d", "step-a"]).unwrap();
-        assert!(matches!(cli.sub, Some(Sub::Init { dest }) if dest == Path::new("/d")));
+        assert!(matches!(cli.sub, Some(Sub::Init { dest, .. }) if dest == Path::new("/d")));
         let cli = parse(&["--", "install", "x"]).unwrap();
         assert!(cli.sub.is_none());
-        assert_eq!(cli.command, ["install", "x"]);
+        assert_eq!(cli.step.command, ["install", "x"]);
     }
 
     #[test]
-    fn help_lists_every_option_and_version_is_short() {
-        let Err(Stop::Help(text)) = parse(&["--post-file", "p", "-h"]) else {
+    fn help_lists_every_option_with_defaults_and_version_is_short() {
+        let Err(Stop::Print(text)) = parse(&["--post-file", "p", "-h"]) else {
             panic!("no help")
         };
-        for opt in OPTIONS {
-            assert!(
-                text.contains(&format!("--{}", opt.name)),
-                "{} missing",
-                opt.name
-            );
+        for arg in Cli::command().get_arguments() {
+            if let Some(long) = arg.get_long() {
+                assert!(text.contains(&format!("--{long}")), "{long} missing");
+            }
         }
-        assert!(matches!(parse(&["-version"]), Err(Stop::Version(v)) if v.starts_with("baton ")));
+        assert!(text.contains("[default: 10s]"), "{text}");
+        assert!(matches!(parse(&["-version"]), Err(Stop::Print(v)) if v.starts_with("baton ")));
     }
 
     /// The README's option table keeps up with the parser.
     #[test]
     fn the_readme_documents_every_option() {
         let readme = include_str!("../README.md");
-        for opt in OPTIONS {
+        for arg in Cli::command().get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
             assert!(
-                readme.contains(&format!("| `--{}", opt.name))
-                    || readme.contains(&format!(", `--{}", opt.name)),
-                "--{} is not in the README's option table",
-                opt.name
+                readme.contains(&format!("| `--{long}"))
+                    || readme.contains(&format!(", `--{long}")),
+                "--{long} is not in the README's option table"
             );
         }
     }
 
     #[test]
     fn post_file_is_found_on_a_bad_command_line() {
+        let post = |words: &[&str]| value_of(&argv(words), "post-file");
+        assert_eq!(post(&["--nope", "-post_file", "p"]), Some("p".into()));
+        assert_eq!(post(&["--post-file=q", "--timeout", "x"]), Some("q".into()));
+        assert_eq!(post(&["--", "--post-file=q"]), None);
         assert_eq!(
-            post_file_in(&["--nope", "-post_file", "p"]),
-            Some("p".into())
-        );
-        assert_eq!(
-            post_file_in(&["--post-file=q", "--timeout", "x"]),
-            Some("q".into())
-        );
-        assert_eq!(post_file_in(&["--", "--post-file=q"]), None);
-        assert_eq!(
-            post_file_in(&["--entrypoint", "-post_file", "x", "--nope"]),
+            post(&["--entrypoint", "-post_file", "x", "--nope"]),
             None,
             "an option's value is no option"
         );

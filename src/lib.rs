@@ -17,6 +17,7 @@ pub mod marker;
 pub mod output;
 pub mod ready;
 pub mod reap;
+pub mod settings;
 pub mod signals;
 pub mod startup;
 pub mod step;
@@ -37,6 +38,6 @@ pub fn run(cli: Cli) -> Result<u8> {
             install::install(&dest)?;
             Ok(0)
         }
-        None => step::run(&step::Step::new(cli.step, cli.command)),
+        None => step::run(&cli.step),
     }
 }

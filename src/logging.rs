@@ -1,156 +1,134 @@
-//! baton's own diagnostics: on stderr only (stdout belongs to the command),
-//! quiet by default (errors only), as text or JSON lines. The level comes from
-//! `--log-level`, else from `BATON_LOG`.
+//! baton's own diagnostics, through tracing-subscriber: on stderr only
+//! (stdout belongs to the command), errors only by default, as text or JSON
+//! lines. Everything baton says goes through here, the final verdict line
+//! (`baton: skipped: …`) and usage errors included, so `--log-format json`
+//! gives JSON lines only and `--log-level off` gives silence.
 //!
-//! The code logs through `tracing`'s macros; the subscriber that prints them is
-//! this module's, about eighty lines, rather than tracing-subscriber's `fmt`:
-//! baton has no spans and needs one line per event, and tracing-subscriber's
-//! registry was 6 % of start-up and 0.03 MB of binary (`docs/performance.md`).
+//! The filter is tracing-subscriber's `Targets` (`warn`, `baton::wait=debug,error`),
+//! from `--log-level`, else `BATON_LOG`. Not `EnvFilter`: it brings a regex
+//! engine into a binary that runs in front of every container.
 //!
-//! Text: `2026-01-02T03:04:05.678Z  WARN message key="value" n=3`.
-//! JSON: `{"timestamp":"…","level":"WARN","fields":{"message":"…","key":"value"}}`,
-//! the layout of tracing-subscriber's JSON (timestamps in milliseconds), so
-//! that log pipelines built for it read baton's lines.
+//! Text: `2026-01-02T03:04:05.678901Z  WARN baton::wait: message key="value"`,
+//! every control character of a message or value escaped (tracing-subscriber
+//! escapes only ANSI sequences), so that no path can split or forge a line.
+//! JSON: tracing-subscriber's layout, `{"timestamp":…,"level":…,"fields":{…},"target":…}`.
 
 use std::fmt::{self, Write as _};
-use std::io::Write as _;
-use std::time::SystemTime;
 
+use clap::ValueEnum;
 use tracing::field::{Field, Visit};
-use tracing::level_filters::LevelFilter;
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::layer::SubscriberExt as _;
 
-use crate::cli::{LogFormat, LogLevel};
-use crate::json;
-use crate::timestamp::rfc3339_millis;
+/// How diagnostics are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line of text per event.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
-/// Installs the global subscriber.
-pub fn init(level: Option<LogLevel>, format: LogFormat) {
-    let level = level.unwrap_or_else(|| {
-        std::env::var("BATON_LOG").map_or(LogLevel::Error, |text| {
-            LogLevel::parse(&text).unwrap_or_else(|| {
-                eprintln!("baton: ignoring BATON_LOG={text:?}: expected off, error, warn, info, debug or trace");
-                LogLevel::Error
-            })
-        })
+/// Reads a filter (`--log-level`, `BATON_LOG`): comma-separated directives,
+/// each a level (`off`, `error`, `warn`, `info`, `debug`, `trace`, in any
+/// case) or `TARGET=LEVEL`. A bare word that is no level is refused, rather
+/// than taken for a target name as `Targets` would.
+pub fn parse_filter(text: &str) -> Result<Targets, String> {
+    for directive in text.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        if !directive.contains('=') && directive.parse::<LevelFilter>().is_err() {
+            return Err(format!(
+                "{directive:?} is neither a level (off, error, warn, info, debug, trace) nor TARGET=LEVEL"
+            ));
+        }
+    }
+    text.parse().map_err(|err| format!("{err}"))
+}
+
+/// Installs the global subscriber: `filter`, else `BATON_LOG`, else errors
+/// only. With everything off none is installed (nothing to pay for).
+pub fn init(filter: Option<Targets>, format: Format) {
+    let mut bad_env = None;
+    let filter = filter.unwrap_or_else(|| match std::env::var("BATON_LOG") {
+        Ok(text) => parse_filter(&text).unwrap_or_else(|why| {
+            bad_env = Some(format!("ignoring BATON_LOG={text:?}: {why}"));
+            Targets::new().with_default(LevelFilter::ERROR)
+        }),
+        Err(_) => Targets::new().with_default(LevelFilter::ERROR),
     });
-    let max = match level {
-        LogLevel::Off => return,
-        LogLevel::Error => Level::ERROR,
-        LogLevel::Warn => Level::WARN,
-        LogLevel::Info => Level::INFO,
-        LogLevel::Debug => Level::DEBUG,
-        LogLevel::Trace => Level::TRACE,
+    if filter.iter().all(|(_, level)| level == LevelFilter::OFF)
+        && filter.default_level().unwrap_or(LevelFilter::OFF) == LevelFilter::OFF
+    {
+        return;
+    }
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    let registry = tracing_subscriber::registry().with(filter);
+    let installed = match format {
+        Format::Text => {
+            tracing::subscriber::set_global_default(registry.with(layer.fmt_fields(Escaped)))
+        }
+        Format::Json => tracing::subscriber::set_global_default(
+            registry.with(layer.json().with_current_span(false).with_span_list(false)),
+        ),
     };
-    let _ = tracing::subscriber::set_global_default(Lines { max, format });
+    if installed.is_ok() {
+        if let Some(message) = bad_env {
+            tracing::warn!(target: "baton", "{message}");
+        }
+    }
 }
 
-/// Prints each event as one line on stderr.
+/// Formats the fields of a text line: the message as it is, other fields as
+/// ` name=value` (strings quoted), every control character escaped.
 #[derive(Debug)]
-struct Lines {
-    max: Level,
-    format: LogFormat,
-}
+struct Escaped;
 
-impl Subscriber for Lines {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= self.max
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(LevelFilter::from_level(self.max))
-    }
-
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-
-    fn event(&self, event: &Event<'_>) {
-        let line = format_line(self.format, SystemTime::now(), event);
-        // One write per line, so that lines of concurrent threads do not mix.
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
-    }
-
-    fn enter(&self, _: &Id) {}
-
-    fn exit(&self, _: &Id) {}
-}
-
-fn format_line(format: LogFormat, now: SystemTime, event: &Event<'_>) -> String {
-    let level = event.metadata().level().as_str();
-    let mut fields = Fields {
-        format,
-        message: String::new(),
-        rest: String::new(),
-    };
-    event.record(&mut fields);
-    match format {
-        LogFormat::Text => {
-            format!(
-                "{} {level:>5} {}{}\n",
-                rfc3339_millis(now),
-                escape_controls(&fields.message),
-                fields.rest
-            )
-        }
-        LogFormat::Json => {
-            let mut line = format!(
-                "{{\"timestamp\":\"{}\",\"level\":\"{level}\",\"fields\":{{\"message\":",
-                rfc3339_millis(now)
-            );
-            json::string(&mut line, &fields.message);
-            line.push_str(&fields.rest);
-            line.push_str("}}\n");
-            line
-        }
+impl<'w> FormatFields<'w> for Escaped {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'w>, fields: R) -> fmt::Result {
+        let mut visitor = EscapingVisitor {
+            writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
     }
 }
 
-/// Collects an event's fields: the message apart, the others as ` k=v` (text)
-/// or `,"k":v` (JSON).
-struct Fields {
-    format: LogFormat,
-    message: String,
-    rest: String,
+struct EscapingVisitor<'w> {
+    writer: Writer<'w>,
+    first: bool,
+    result: fmt::Result,
 }
 
-impl Fields {
-    fn push(&mut self, field: &Field, value: &str, quote: bool) {
-        if field.name() == "message" {
-            self.message.push_str(value);
+impl Visit for EscapingVisitor<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.result.is_err() {
             return;
         }
-        match self.format {
-            // Text: strings quoted (and escaped) as tracing-subscriber does;
-            // other values as they format, control characters escaped, so
-            // that no value can split or forge a line.
-            LogFormat::Text if quote => {
-                let _ = write!(self.rest, " {}={value:?}", field.name());
-            }
-            LogFormat::Text => {
-                let _ = write!(self.rest, " {}={}", field.name(), escape_controls(value));
-            }
-            LogFormat::Json => {
-                self.rest.push(',');
-                json::string(&mut self.rest, field.name());
-                self.rest.push(':');
-                if quote {
-                    json::string(&mut self.rest, value);
-                } else {
-                    self.rest.push_str(value);
-                }
-            }
-        }
+        let mut text = String::new();
+        let _ = write!(text, "{value:?}");
+        let separator = if self.first { "" } else { " " };
+        self.first = false;
+        self.result = if field.name() == "message" {
+            write!(self.writer, "{separator}{}", escape_controls(&text))
+        } else {
+            write!(
+                self.writer,
+                "{separator}{}={}",
+                field.name(),
+                escape_controls(&text)
+            )
+        };
     }
 }
 
 /// `text` with control characters (C0, DEL, C1) escaped as Rust does.
-fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return text.into();
     }
@@ -166,24 +144,29 @@ fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.push(field, &format!("{value:?}"), true);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_are_levels_or_directives() {
+        assert_eq!(
+            parse_filter("WARN").unwrap().default_level(),
+            Some(LevelFilter::WARN)
+        );
+        let targets = parse_filter("baton::wait=debug,error").unwrap();
+        assert_eq!(targets.default_level(), Some(LevelFilter::ERROR));
+        assert!(targets.would_enable("baton::wait", &tracing::Level::DEBUG));
+        assert!(parse_filter("loud").unwrap_err().contains("loud"));
+        assert!(parse_filter("x=loud").is_err());
     }
 
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.push(field, value, true);
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, &value.to_string(), false);
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field, &value.to_string(), false);
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, if value { "true" } else { "false" }, false);
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            escape_controls("a\nb\x1b[31m\u{85}"),
+            r"a\nb\u{1b}[31m\u{85}"
+        );
+        assert_eq!(escape_controls("plain"), "plain");
     }
 }

@@ -18,9 +18,9 @@ use std::ffi::{c_char, c_int};
 extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     baton::startup::init();
     let cli = baton::cli::parse();
-    baton::logging::init(cli.step.log_level, cli.step.log_format);
+    baton::logging::init(cli.log.log_level.clone(), cli.log.log_format);
     let code = baton::run(cli).unwrap_or_else(|err| {
-        eprintln!("baton: {err:#}");
+        tracing::error!(target: "baton", "{err:#}");
         baton::exit_code::of_error(&err)
     });
     std::process::exit(code.into())

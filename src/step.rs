@@ -14,14 +14,14 @@ use anyhow::{Context, Result};
 use nix::sys::signal::Signal;
 
 use crate::child;
-use crate::cli::{OnError, StepArgs};
 use crate::envfile;
 use crate::exit_code::{self, Failure};
 use crate::lock;
 use crate::marker::{self, err_path};
 use crate::output;
-use crate::ready::Probe;
 use crate::reap::{self, Reaper};
+use crate::settings::OnError;
+pub use crate::settings::Step;
 use crate::signals::{self, Signals};
 use crate::supervise::{self, Cause, Ended, Listeners};
 use crate::termination::{self, Entry};
@@ -31,117 +31,6 @@ use crate::watch::Watch;
 
 /// The longest pause between two attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_mins(1);
-
-/// The settings of one step, taken from the command line.
-#[derive(Debug)]
-#[allow(clippy::struct_excessive_bools)]
-pub struct Step {
-    pub wait_files: Vec<PathBuf>,
-    pub wait_content: bool,
-    pub post_file: Option<PathBuf>,
-    pub termination_path: Option<PathBuf>,
-    pub timeout: Option<Duration>,
-    pub grace: Duration,
-    pub ready_file: Option<PathBuf>,
-    pub ready_probes: Vec<Probe>,
-    pub ready_interval: Duration,
-    pub ready_timeout: Option<Duration>,
-    pub stop_files: Vec<PathBuf>,
-    pub stop_keeps_exit_code: bool,
-    pub success_exit_codes: Vec<u8>,
-    pub rerun: bool,
-    pub kill_group: bool,
-    pub on_error: OnError,
-    pub stdout_path: Option<PathBuf>,
-    pub stderr_path: Option<PathBuf>,
-    pub results: Vec<String>,
-    pub results_dir: PathBuf,
-    pub step_metadata_dir: Option<PathBuf>,
-    pub cancel_file: Option<PathBuf>,
-    pub retries: u32,
-    pub retry_delay: Duration,
-    pub env_files: Vec<PathBuf>,
-    pub argv: Vec<OsString>,
-}
-
-impl Step {
-    pub fn new(args: StepArgs, rest: Vec<OsString>) -> Self {
-        let argv = args.argv(rest);
-        let limit = |d: Duration| (!d.is_zero()).then_some(d);
-        Self {
-            wait_files: args.wait_file,
-            wait_content: args.wait_file_content,
-            post_file: args.post_file,
-            termination_path: args.termination_path,
-            timeout: limit(args.timeout),
-            grace: args.grace_period,
-            ready_file: args.ready_file,
-            ready_probes: args.ready_probe,
-            ready_interval: args.ready_interval,
-            ready_timeout: limit(args.ready_timeout),
-            stop_files: args.stop_file,
-            stop_keeps_exit_code: args.stop_keeps_exit_code,
-            success_exit_codes: args.success_exit_codes,
-            rerun: args.rerun,
-            kill_group: !args.no_kill_group,
-            on_error: args.on_error,
-            stdout_path: args.stdout_path,
-            stderr_path: args.stderr_path,
-            results: args.results,
-            results_dir: args.results_dir,
-            step_metadata_dir: args.step_metadata_dir,
-            cancel_file: args.cancel_file,
-            retries: args.retries,
-            retry_delay: args.retry_delay,
-            env_files: args.env_file,
-            argv,
-        }
-    }
-
-    /// Whether the step needs the async runtime: files to wait for or
-    /// watch, readiness to probe, output to capture, attempts to retry.
-    /// Without any of these, signals and timers are all there is. Every
-    /// field is named, so that a new option has to be placed here.
-    pub fn needs_runtime(&self) -> bool {
-        let Self {
-            wait_files,
-            stop_files,
-            cancel_file,
-            ready_file,
-            ready_probes,
-            stdout_path,
-            stderr_path,
-            retries,
-            // Only with one of the above, or not about waiting at all.
-            wait_content: _,
-            ready_interval: _,
-            ready_timeout: _,
-            retry_delay: _,
-            stop_keeps_exit_code: _,
-            post_file: _,
-            termination_path: _,
-            timeout: _,
-            grace: _,
-            success_exit_codes: _,
-            rerun: _,
-            kill_group: _,
-            on_error: _,
-            results: _,
-            results_dir: _,
-            step_metadata_dir: _,
-            env_files: _,
-            argv: _,
-        } = self;
-        !wait_files.is_empty()
-            || !stop_files.is_empty()
-            || cancel_file.is_some()
-            || ready_file.is_some()
-            || !ready_probes.is_empty()
-            || stdout_path.is_some()
-            || stderr_path.is_some()
-            || *retries > 0
-    }
-}
 
 /// How a step ended, before it is written down.
 #[derive(Debug)]
@@ -271,9 +160,9 @@ fn in_runtime(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
         };
         let outcome = wait::wait(
             wait::Spec {
-                files: &step.wait_files,
-                content: step.wait_content,
-                stop_files: &step.stop_files,
+                files: &step.wait_file,
+                content: step.wait_file_content,
+                stop_files: &step.stop_file,
                 cancel_file: step.cancel_file.as_deref(),
             },
             &mut cx,
@@ -301,7 +190,7 @@ fn execute_blocking(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
     if let Some(report) = stop_before_start(|| blocked.pending(), &reaper)? {
         return Ok(report);
     }
-    let env = match envfile::read_all(&step.env_files) {
+    let env = match envfile::read_all(&step.env_file) {
         Ok(env) => env,
         Err(failure) => return Ok(failure.into()),
     };
@@ -343,7 +232,7 @@ fn start(
     pipes: output::Pipes,
     reaper: &Reaper,
 ) -> Result<nix::unistd::Pid, Report> {
-    let group = child::spawn(&step.argv, env, pipes).map_err(Report::from)?;
+    let group = child::spawn(&step.argv(), env, pipes).map_err(Report::from)?;
     reaper.follow(group);
     tracing::debug!(pid = group.as_raw(), "command started");
     Ok(group)
@@ -537,7 +426,7 @@ async fn execute(step: &Step, cx: &mut Listeners) -> Result<Report> {
     if let Some(report) = stop_before_start(|| cx.signals.pending(), &cx.reaper)? {
         return Ok(report);
     }
-    let env = match envfile::read_all(&step.env_files) {
+    let env = match envfile::read_all(&step.env_file) {
         Ok(env) => env,
         Err(failure) => return Ok(failure.into()),
     };
@@ -604,7 +493,7 @@ async fn attempt_once(
     let ended = supervise::supervise(group, step, cx, last)
         .await
         .inspect_err(|_| never_behind_a_verdict(group))?;
-    capture.finish(step.grace).await;
+    capture.finish(step.grace_period).await;
     let report = verdict(step, &ended);
     let retryable = report.code != 0 && !ended.interrupted();
     Ok((report, retryable))
@@ -616,7 +505,7 @@ fn verdict(step: &Step, ended: &Ended) -> Report {
     let mut reason = ended.stop_signal.map(|_| "Terminated");
     match ended.cause {
         Some(Cause::Timeout) => {
-            let limit = step.timeout.unwrap_or_default();
+            let limit = step.timeout().unwrap_or_default();
             return Report::new(
                 exit_code::TIMEOUT,
                 Some("TimeoutExceeded"),
@@ -627,7 +516,7 @@ fn verdict(step: &Step, ended: &Ended) -> Report {
             return cancelled(step.cancel_file.as_deref().unwrap_or(Path::new("?")));
         }
         Some(Cause::NotReady) => {
-            let limit = step.ready_timeout.unwrap_or_default();
+            let limit = step.ready_timeout().unwrap_or_default();
             return Report::new(
                 exit_code::SKIPPED,
                 Some("NotReady"),
@@ -679,11 +568,11 @@ enum Pause {
 async fn pause(delay: Duration, step: &Step, cx: &mut Listeners) -> Result<Pause> {
     let until = tokio::time::Instant::now() + delay;
     loop {
-        let content = step.wait_content;
+        let content = step.wait_file_content;
         match wait::requested(
             &mut cx.watch,
             &mut cx.locks,
-            &step.stop_files,
+            &step.stop_file,
             step.cancel_file.as_deref(),
             content,
         )? {

@@ -17,8 +17,8 @@ use crate::lock;
 use crate::marker::{self, err_path};
 use crate::ready;
 use crate::reap::Reaper;
+use crate::settings::Step;
 use crate::signals::{self, Blocked, Signals};
-use crate::step::Step;
 use crate::wait::{self, Request};
 use crate::watch::Watch;
 
@@ -102,7 +102,7 @@ impl<'a> Supervision<'a> {
                 cause: None,
                 stop_signal: None,
             },
-            deadline: step.timeout.map(|t| Instant::now() + t),
+            deadline: step.timeout().map(|t| Instant::now() + t),
             kill_at: None,
             killed: false,
         }
@@ -118,10 +118,10 @@ impl<'a> Supervision<'a> {
     fn over(&mut self) -> Option<Ended> {
         let status = self.exit?;
         self.ended.exit = status;
-        if !self.step.kill_group || !child::group_exists(self.group) {
+        if !self.step.kill_group() || !child::group_exists(self.group) {
             return Some(self.ended);
         }
-        let limit = LEFTOVER_LIMIT.max(self.step.grace);
+        let limit = LEFTOVER_LIMIT.max(self.step.grace_period);
         if self.killed && self.kill_at.is_some_and(|at| Instant::now() >= at + limit) {
             // A zombie whose parent (outside the group) never reaps it keeps
             // the group alive for ever: give up on it rather than hang.
@@ -139,7 +139,7 @@ impl<'a> Supervision<'a> {
         if self.kill_at.is_none() {
             tracing::info!("{why}: stopping the command");
             child::signal_group(self.group, Signal::SIGTERM);
-            self.kill_at = Some(Instant::now() + self.step.grace);
+            self.kill_at = Some(Instant::now() + self.step.grace_period);
         }
     }
 
@@ -224,18 +224,18 @@ pub fn supervise_blocking(
 /// may still get there; `step::finish` writes `READY.err` in the end).
 pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) -> Result<Ended> {
     let mut run = Supervision::new(group, step);
-    let ready_deadline = step.ready_timeout.map(|t| Instant::now() + t);
+    let ready_deadline = step.ready_timeout().map(|t| Instant::now() + t);
     let mut readiness = if step.ready_file.is_some() {
         Readiness::Probing
     } else {
         Readiness::Settled
     };
     let mut probing = Box::pin(ready::until_ready(
-        &step.ready_probes,
+        &step.ready_probe,
         step.ready_interval,
         &cx.reaper,
     ));
-    let watching = !step.stop_files.is_empty() || step.cancel_file.is_some();
+    let watching = !step.stop_file.is_empty() || step.cancel_file.is_some();
     loop {
         if let (Some(status), Readiness::Probing) = (run.exit, &readiness) {
             // It ended before it was ready: let the waiters fail fast,
@@ -252,9 +252,9 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) 
             let asked = wait::requested(
                 &mut cx.watch,
                 &mut cx.locks,
-                &step.stop_files,
+                &step.stop_file,
                 step.cancel_file.as_deref(),
-                step.wait_content,
+                step.wait_file_content,
             )
             .unwrap_or_else(|err| {
                 // A stop file that cannot be looked at is no reason to abandon the command.
