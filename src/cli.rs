@@ -152,10 +152,13 @@ pub fn try_parse(args: &[OsString]) -> Result<Cli, Stop> {
         return Err(Stop::Usage(message));
     }
     let argv = std::iter::once(OsString::from("baton")).chain(words.words);
-    let matches = command
+    let mut matches = command
         .try_get_matches_from_mut(argv)
         .map_err(|err| stop(&err, &words.renamed))?;
-    let cli = Cli::from_arg_matches(&matches).map_err(|err| stop(&err, &words.renamed))?;
+    let cli = Cli::from_arg_matches_mut(&mut matches).map_err(|err| stop(&err, &words.renamed))?;
+    // baton exits soon: freeing them would be work for nothing.
+    std::mem::forget(matches);
+    std::mem::forget(command);
     if cli.sub.is_none() && cli.step.entrypoint.is_none() && cli.step.command.is_empty() {
         return Err(Stop::Usage(format!(
             "no command given: put it after `--` (or use --entrypoint); usage: {USAGE}"
