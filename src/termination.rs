@@ -3,17 +3,26 @@
 //! `[{"key":"ExitCode","value":"3","type":3}, …]`, merged with whatever the file
 //! already holds (same key: the new value wins), never over 4096 bytes.
 //!
+//! Read and written with `serde_json`. Entries written by others are kept as
+//! raw text (`RawValue`), read for their `key` only, so they pass through
+//! unchanged but for the whitespace between tokens, which is dropped (the
+//! budget counts them compact): key order, escapes and the spelling of numbers
+//! stay as their writer chose.
+//!
 //! The file is written in place, not renamed over: the kubelet bind-mounts the
 //! termination-log file into the container, and a rename onto a mount point
 //! fails with EBUSY.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::fs;
+use std::io;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-
-use crate::json::{self, Element};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
+use serde_json::value::RawValue;
 
 /// Kubernetes' limit on a container's termination message.
 pub const MAX_BYTES: usize = 4096;
@@ -40,15 +49,67 @@ impl Entry {
         }
     }
 
+    /// `{"key":…,"value":…,"type":…}`, compact.
     fn to_json(&self) -> Element {
-        let mut text = String::from("{\"key\":");
-        json::string(&mut text, &self.key);
-        text.push_str(",\"value\":");
-        json::string(&mut text, &self.value);
-        let _ = write!(text, ",\"type\":{}}}", self.kind);
+        let mut text = Vec::new();
+        self.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut text, Escapes,
+        ))
+        .expect("an entry serializes into memory");
         Element {
-            text,
+            text: String::from_utf8(text).expect("serde_json writes UTF-8"),
             key: Some(self.key.clone()),
+        }
+    }
+}
+
+impl Serialize for Entry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entry = serializer.serialize_struct("Entry", 3)?;
+        entry.serialize_field("key", &self.key)?;
+        entry.serialize_field("value", &self.value)?;
+        entry.serialize_field("type", &self.kind)?;
+        entry.end()
+    }
+}
+
+/// `serde_json`'s compact output, but backspace and form feed escaped as
+/// `\u0008` and `\u000c` rather than `\b` and `\f`: the bytes baton wrote
+/// before it used `serde_json`, so that a message's size, and what fits in it,
+/// stay the same.
+struct Escapes;
+
+impl Formatter for Escapes {
+    fn write_char_escape<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        escape: CharEscape,
+    ) -> io::Result<()> {
+        match escape {
+            CharEscape::Backspace => writer.write_all(br"\u0008"),
+            CharEscape::FormFeed => writer.write_all(br"\u000c"),
+            other => CompactFormatter.write_char_escape(writer, other),
+        }
+    }
+}
+
+/// One element of the array a message file holds, or one of baton's entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Element {
+    /// The element as compact JSON (whitespace between tokens removed).
+    pub text: String,
+    /// The value of its `"key"` member, when it is an object that has a
+    /// string there.
+    pub key: Option<String>,
+}
+
+impl Element {
+    fn from_raw(raw: &RawValue) -> Self {
+        Self {
+            text: compact(raw.get()),
+            key: serde_json::from_str::<Key>(raw.get())
+                .ok()
+                .and_then(|key| key.0),
         }
     }
 }
@@ -58,13 +119,81 @@ impl Entry {
 pub fn read(path: &Path) -> Result<Vec<Element>> {
     match fs::read(path) {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Vec::new()),
-        Ok(bytes) => Ok(json::parse_array(&bytes).unwrap_or_else(|err| {
+        Ok(bytes) => Ok(parse(&bytes).unwrap_or_else(|err| {
             tracing::warn!(path = %path.display(), %err, "replacing a termination message that is not a JSON array");
             Vec::new()
         })),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
     }
+}
+
+/// A JSON array's elements. Each is checked and skipped by `serde_json` without
+/// recursion, so no nesting exhausts the stack.
+fn parse(bytes: &[u8]) -> serde_json::Result<Vec<Element>> {
+    let raw: Vec<&RawValue> = serde_json::from_slice(bytes)?;
+    Ok(raw.into_iter().map(Element::from_raw).collect())
+}
+
+/// The `"key"` member of an object, if it is a string (the last such when
+/// there are several); every other member is skipped unread. Anything but an
+/// object is an error, and has no key.
+struct Key(Option<String>);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Key, A::Error> {
+        let mut key = None;
+        while let Some(name) = map.next_key::<String>()? {
+            if name == "key" {
+                let value: &RawValue = map.next_value()?;
+                if let Ok(value) = serde_json::from_str(value.get()) {
+                    key = Some(value);
+                }
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Key(key))
+    }
+}
+
+/// Valid JSON without the whitespace between its tokens (inside strings it
+/// is kept).
+fn compact(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if matches!(c, ' ' | '\t' | '\n' | '\r') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Writes a rendered message in place.
@@ -145,13 +274,10 @@ pub fn render(existing: Vec<Element>, own: &[Entry], results: &[Entry]) -> Rende
 
 #[cfg(test)]
 mod tests {
-    use super::{render, Entry, INTERNAL, MAX_BYTES, RESULT};
-    use crate::json::{parse_array, Element};
+    use super::{parse, read, render, Element, Entry, INTERNAL, MAX_BYTES, RESULT};
 
     fn json(text: &str) -> Element {
-        parse_array(format!("[{text}]").as_bytes())
-            .unwrap()
-            .remove(0)
+        parse(format!("[{text}]").as_bytes()).unwrap().remove(0)
     }
 
     fn internal(key: &str, value: &str) -> Entry {
@@ -203,5 +329,109 @@ mod tests {
         ];
         let out = render(Vec::new(), &[internal("ExitCode", "1")], &results);
         assert_eq!(out.dropped_results, ["c"]);
+    }
+
+    #[test]
+    fn others_entries_are_kept_as_written_but_for_whitespace() {
+        let input = br#" [ {"key" : "A\u0042", "value":"x y", "type":3},
+            {"other": [1, -2.5e3, 1e400, true, null, {}], "key": 7}, "s", [] ] "#;
+        assert_eq!(
+            parse(input).unwrap(),
+            [
+                Element {
+                    text: r#"{"key":"A\u0042","value":"x y","type":3}"#.into(),
+                    key: Some("AB".into())
+                },
+                Element {
+                    text: r#"{"other":[1,-2.5e3,1e400,true,null,{}],"key":7}"#.into(),
+                    key: None
+                },
+                Element {
+                    text: r#""s""#.into(),
+                    key: None
+                },
+                Element {
+                    text: "[]".into(),
+                    key: None
+                },
+            ]
+        );
+        assert_eq!(parse(b"[]").unwrap(), []);
+        let strings = parse(br#"["\ud83d\ude00", "a \" ] b"]"#).unwrap();
+        assert_eq!(strings[0].text, r#""\ud83d\ude00""#);
+        assert_eq!(strings[1].text, r#""a \" ] b""#);
+        // Member names are compared decoded; of several string keys the last wins.
+        let element = json(r#"{"k\u0065y": "a", "key": 1, "key": "b", "key": []}"#);
+        assert_eq!(element.key.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn what_is_not_one_json_array_is_refused() {
+        for bad in [
+            &br"{}"[..],
+            br#""s""#,
+            br"[",
+            br"[1,]",
+            br"[01]",
+            br"[1.]",
+            br#"["a]"#,
+            br#"["\x"]"#,
+            br"[tru]",
+            br"[1] x",
+            br"[1] [2]",
+            br#"[{"a" 1}]"#,
+            b"[\"\x01\"]",
+            b"[\"\xff\"]",
+        ] {
+            assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_an_array_is_replaced_and_a_blank_one_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("term");
+        assert_eq!(read(&path).unwrap(), [], "missing");
+        for replaced in [&b""[..], b" \n\t", br#"{"key":"a"}"#, b"[1,", b"\xff"] {
+            std::fs::write(&path, replaced).unwrap();
+            assert_eq!(read(&path).unwrap(), [], "{replaced:?}");
+        }
+        std::fs::write(&path, r#"{"key":"a","value":"b","type":1}"#).unwrap();
+        let out = render(read(&path).unwrap(), &[internal("ExitCode", "0")], &[]);
+        assert_eq!(out.text, r#"[{"key":"ExitCode","value":"0","type":3}]"#);
+        std::fs::write(&path, "[ {\"key\": \"a\"} ]\n").unwrap();
+        assert_eq!(read(&path).unwrap(), [json(r#"{"key":"a"}"#)]);
+    }
+
+    #[test]
+    fn deep_nesting_does_not_crash() {
+        let depth = 100_000;
+        let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let elements = parse(format!("[{deep}]").as_bytes()).unwrap();
+        assert_eq!(elements.len(), 1);
+        assert_eq!(elements[0].key, None);
+        let out = render(elements, &[internal("ExitCode", "0")], &[]);
+        assert_eq!(
+            out.text, r#"[{"key":"ExitCode","value":"0","type":3}]"#,
+            "too big to keep"
+        );
+        let unclosed = format!("[{}", "[".repeat(depth));
+        assert!(parse(unclosed.as_bytes()).is_err());
+        let within = &deep[depth - 500..depth + 500];
+        let element = json(&format!(r#"{{"v": {within}, "key": "deep"}}"#));
+        assert_eq!(element.key.as_deref(), Some("deep"));
+        assert_eq!(element.text, format!(r#"{{"v":{within},"key":"deep"}}"#));
+    }
+
+    #[test]
+    fn batons_entries_are_compact_with_control_characters_as_before() {
+        let entry = Entry::new("k\"", "a\"b\\c\nd\r\t\u{1}\u{8}\u{c}\u{7f}é/", RESULT);
+        assert_eq!(
+            entry.to_json(),
+            Element {
+                text: "{\"key\":\"k\\\"\",\"value\":\"a\\\"b\\\\c\\nd\\r\\t\\u0001\\u0008\\u000c\u{7f}é/\",\"type\":1}".into(),
+                key: Some("k\"".into())
+            }
+        );
     }
 }
