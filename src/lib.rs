@@ -10,7 +10,6 @@ pub mod duration;
 pub mod envfile;
 pub mod exit_code;
 pub mod install;
-pub mod json;
 pub mod lock;
 pub mod logging;
 pub mod marker;
