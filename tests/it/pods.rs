@@ -2,16 +2,21 @@
 
 use std::time::Duration;
 
-use crate::harness::skip;
+use crate::harness::cannot_run;
 use crate::kubelet::{unavailable, ContainerResult, Pod, PodResult};
 
-/// Runs an example's pod to the end, or says why it cannot run here.
-fn run(example: &str) -> Option<PodResult> {
+/// Fails the test at once unless pods can run here (root, runc, busybox-static,
+/// the static binary), saying why not.
+fn require_pods() {
     if let Some(why) = unavailable() {
-        skip(&format!("pod tests: {why}"));
-        return None;
+        cannot_run(&format!("pod tests: {why}"));
     }
-    Some(Pod::from_example(example).start().wait())
+}
+
+/// Runs an example's pod to the end (failing at once if pods cannot run here).
+fn run(example: &str) -> PodResult {
+    require_pods();
+    Pod::from_example(example).start().wait()
 }
 
 /// When baton started the container's command (its termination message).
@@ -33,10 +38,9 @@ fn expect_codes(pod: &PodResult, codes: &[(&str, i32)]) {
 }
 
 #[test]
+#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
 fn sequential_job_runs_its_steps_in_order_as_non_root() {
-    let Some(pod) = run("sequential-job.yaml") else {
-        return;
-    };
+    let pod = run("sequential-job.yaml");
     assert_eq!(pod.init[0].exit_code, 0, "{}", pod.dump());
     expect_codes(&pod, &[("step-1", 0), ("step-2", 0), ("step-3", 0)]);
     let (one, two, three) = (
@@ -86,10 +90,9 @@ fn sequential_job_runs_its_steps_in_order_as_non_root() {
 }
 
 #[test]
+#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
 fn sidecar_ready_starts_the_app_after_the_config_and_completes() {
-    let Some(pod) = run("sidecar-ready.yaml") else {
-        return;
-    };
+    let pod = run("sidecar-ready.yaml");
     expect_codes(&pod, &[("config-sidecar", 0), ("app", 0)]);
     let (sidecar, app) = (pod.container("config-sidecar"), pod.container("app"));
     assert_eq!(
@@ -120,10 +123,9 @@ fn sidecar_ready_starts_the_app_after_the_config_and_completes() {
 }
 
 #[test]
+#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
 fn indexed_job_pods_each_process_their_own_item() {
-    if let Some(why) = unavailable() {
-        return skip(&format!("pod tests: {why}"));
-    }
+    require_pods();
     // completions: 5, parallelism: 3 — three pods at once, then the other two.
     for batch in [0..3, 3..5] {
         let pods: Vec<_> = batch
@@ -154,10 +156,9 @@ fn indexed_job_pods_each_process_their_own_item() {
 }
 
 #[test]
+#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
 fn failing_step_skips_the_rest_with_clear_termination_messages() {
-    let Some(pod) = run("failing-step.yaml") else {
-        return;
-    };
+    let pod = run("failing-step.yaml");
     expect_codes(&pod, &[("step-1", 0), ("step-2", 3), ("step-3", 1)]);
     let (two, three) = (pod.container("step-2"), pod.container("step-3"));
     assert_eq!(two.termination_value("ExitCode").as_deref(), Some("3"));
@@ -179,10 +180,9 @@ fn failing_step_skips_the_rest_with_clear_termination_messages() {
 }
 
 #[test]
+#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
 fn tekton_style_steps_wait_for_the_ready_annotation() {
-    if let Some(why) = unavailable() {
-        return skip(&format!("pod tests: {why}"));
-    }
+    require_pods();
     let mut pod = Pod::from_example("tekton-style.yaml").start();
     pod.wait_watching("step-build");
     pod.wait_watching("step-publish");
@@ -211,10 +211,9 @@ fn tekton_style_steps_wait_for_the_ready_annotation() {
 }
 
 #[test]
+#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
 fn deleting_a_waiting_pod_ends_every_container_at_once() {
-    if let Some(why) = unavailable() {
-        return skip(&format!("pod tests: {why}"));
-    }
+    require_pods();
     let pod = Pod::from_example("tekton-style.yaml").start();
     pod.wait_watching("step-build");
     pod.wait_watching("step-publish");
@@ -247,10 +246,9 @@ fn deleting_a_waiting_pod_ends_every_container_at_once() {
 }
 
 #[test]
+#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
 fn cronjob_pod_template_runs_its_two_steps() {
-    let Some(pod) = run("cronjob.yaml") else {
-        return;
-    };
+    let pod = run("cronjob.yaml");
     expect_codes(&pod, &[("backup", 0), ("verify", 0)]);
     assert_eq!(
         pod.container("verify").lines(),
