@@ -6,7 +6,7 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -121,4 +121,24 @@ fn parent_of(path: &Path) -> &Path {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     }
+}
+
+/// `FILE.err`, if it exists.
+pub fn failed(file: &Path) -> Result<Option<PathBuf>> {
+    let path = err_path(file);
+    Ok(exists(&path)?.then_some(path))
+}
+
+/// Whether anything is at `path` (a link counts, whatever it points to).
+pub fn exists(path: &Path) -> Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(err) if gone(&err) => Ok(false),
+        Err(err) => Err(err).with_context(|| format!("checking {}", path.display())),
+    }
+}
+
+/// Not there (yet): missing, or a path through something that is not a directory yet.
+pub fn gone(err: &std::io::Error) -> bool {
+    matches!(err.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory)
 }

@@ -16,17 +16,19 @@ use nix::sys::signal::Signal;
 use crate::child;
 use crate::envfile;
 use crate::exit_code::{self, Failure};
+use crate::listeners::Listeners;
 use crate::lock;
 use crate::marker::{self, err_path};
 use crate::output;
 use crate::reap::{self, Reaper};
+use crate::requests::{self, Request};
 use crate::settings::OnError;
 pub use crate::settings::Step;
 use crate::signals::{self, Signals};
-use crate::supervise::{self, Cause, Ended, Listeners};
+use crate::supervise::{self, Cause, Ended};
 use crate::termination::{self, Entry};
 use crate::timestamp::rfc3339_millis;
-use crate::wait::{self, Outcome, Request};
+use crate::wait::{self, Outcome};
 use crate::watch::Watch;
 
 /// The longest pause between two attempts.
@@ -569,7 +571,7 @@ async fn pause(delay: Duration, step: &Step, cx: &mut Listeners) -> Result<Pause
     let until = tokio::time::Instant::now() + delay;
     loop {
         let content = step.wait_file_content;
-        match wait::requested(
+        match requests::requested(
             &mut cx.watch,
             &mut cx.locks,
             &step.stop_file,

@@ -13,29 +13,19 @@ use nix::unistd::Pid;
 
 use crate::child;
 use crate::exit_code::{self, ChildExit};
+use crate::listeners::Listeners;
 use crate::lock;
 use crate::marker::{self, err_path};
 use crate::ready;
 use crate::reap::Reaper;
+use crate::requests::{self, Request};
 use crate::settings::Step;
-use crate::signals::{self, Blocked, Signals};
-use crate::wait::{self, Request};
-use crate::watch::Watch;
+use crate::signals::{self, Blocked};
 
 /// How often the group is looked at once the command has exited.
 const LEFTOVER_CHECK: Duration = Duration::from_millis(100);
 /// How long after SIGKILL a group that will not empty is waited for, at least.
 const LEFTOVER_LIMIT: Duration = Duration::from_secs(1);
-
-/// What a running step listens to.
-#[derive(Debug)]
-pub struct Listeners {
-    pub signals: Signals,
-    pub reaper: Reaper,
-    pub watch: Watch,
-    /// Predecessors' locks (wait files, stop files).
-    pub locks: lock::Watcher,
-}
 
 /// Why baton itself stopped the command (the first reason counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,7 +239,7 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) 
             return Ok(ended);
         }
         if watching && run.undisturbed() {
-            let asked = wait::requested(
+            let asked = requests::requested(
                 &mut cx.watch,
                 &mut cx.locks,
                 &step.stop_file,

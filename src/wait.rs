@@ -6,17 +6,17 @@
 //! check or by an event.
 
 use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use nix::sys::signal::Signal;
 
 use crate::exit_code::{Failure, USAGE};
+use crate::listeners::Listeners;
 use crate::lock::{self, Holder};
-use crate::marker::err_path;
+use crate::marker::{err_path, exists, failed, gone};
+use crate::requests::{self, Request};
 use crate::signals;
-use crate::supervise::Listeners;
 use crate::watch::Watch;
 
 /// How a wait ended.
@@ -53,7 +53,7 @@ pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
             cx.watch.cover(&err_path(file));
             cx.watch.cover(&lock::lock_path(file));
         }
-        match requested(
+        match requests::requested(
             &mut cx.watch,
             &mut cx.locks,
             spec.stop_files,
@@ -114,84 +114,6 @@ fn check(spec: Spec<'_>, locks: &mut lock::Watcher, watch: &mut Watch) -> Result
     Ok(ready.then_some(Outcome::Ready))
 }
 
-/// What the stop and cancel files ask of a step.
-#[derive(Debug)]
-pub enum Request {
-    /// The cancel file is there.
-    Cancel(PathBuf),
-    /// A stop file (or its `.err` twin) is there.
-    Stop(PathBuf),
-}
-
-/// Covers the stop and cancel files and says whether one of them asks the
-/// step to end (the cancel file first).
-pub fn requested(
-    watch: &mut Watch,
-    locks: &mut lock::Watcher,
-    stop_files: &[PathBuf],
-    cancel_file: Option<&Path>,
-    content: bool,
-) -> Result<Option<Request>> {
-    watch.begin_round();
-    for file in stop_files {
-        watch.cover(file);
-        watch.cover(&err_path(file));
-        watch.cover(&lock::lock_path(file));
-    }
-    if let Some(file) = cancel_file {
-        watch.cover(file);
-    }
-    if let Some(file) = cancel_requested(cancel_file, content)? {
-        return Ok(Some(Request::Cancel(file)));
-    }
-    Ok(stop_requested(stop_files, locks, watch)?.map(Request::Stop))
-}
-
-/// The first stop file that is there, as `PATH` or `PATH.err`, or whose
-/// writer died without writing either (its lock is free): the step it waits
-/// for will never end otherwise, and a sidecar must not outlive its Job.
-fn stop_requested(
-    files: &[PathBuf],
-    locks: &mut lock::Watcher,
-    watch: &mut Watch,
-) -> Result<Option<PathBuf>> {
-    for file in files {
-        if exists(file)? {
-            return Ok(Some(file.clone()));
-        }
-        if let Some(failed) = failed(file)? {
-            return Ok(Some(failed));
-        }
-        match locks.holder(file)? {
-            Holder::Lost if !exists(file)? && failed(file)?.is_none() => {
-                return Ok(Some(lock::lock_path(file)));
-            }
-            Holder::Alive => watch.guard(file, &lock::lock_path(file)),
-            _ => {}
-        }
-    }
-    Ok(None)
-}
-
-/// The cancel file, if it is there (and non-empty when `content` is asked for).
-fn cancel_requested(file: Option<&Path>, content: bool) -> Result<Option<PathBuf>> {
-    let Some(file) = file else {
-        return Ok(None);
-    };
-    match fs::metadata(file) {
-        Ok(meta) if !content || meta.len() > 0 => Ok(Some(file.to_path_buf())),
-        Ok(_) => Ok(None),
-        Err(err) if gone(&err) => Ok(None),
-        Err(err) => Err(err).with_context(|| format!("checking cancel file {}", file.display())),
-    }
-}
-
-/// `FILE.err`, if it exists.
-fn failed(file: &Path) -> Result<Option<PathBuf>> {
-    let path = err_path(file);
-    Ok(exists(&path)?.then_some(path))
-}
-
 /// Whether a wait file counts as there. A directory is a usage error.
 fn is_there(file: &Path, content: bool) -> Result<bool> {
     match fs::metadata(file) {
@@ -204,17 +126,4 @@ fn is_there(file: &Path, content: bool) -> Result<bool> {
         Err(err) if gone(&err) => Ok(false),
         Err(err) => Err(err).with_context(|| format!("checking wait file {}", file.display())),
     }
-}
-
-fn exists(path: &Path) -> Result<bool> {
-    match fs::symlink_metadata(path) {
-        Ok(_) => Ok(true),
-        Err(err) if gone(&err) => Ok(false),
-        Err(err) => Err(err).with_context(|| format!("checking {}", path.display())),
-    }
-}
-
-/// Not there (yet): missing, or a path through something that is not a directory yet.
-fn gone(err: &std::io::Error) -> bool {
-    matches!(err.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory)
 }

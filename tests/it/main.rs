@@ -8,6 +8,7 @@ mod features;
 mod harness;
 mod install;
 mod kubelet;
+mod layout;
 mod pods;
 mod reaping;
 mod restart;
