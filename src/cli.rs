@@ -22,7 +22,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::filter::Targets;
 
 use crate::logging;
-use crate::settings::Step;
+use crate::settings::{Argv, Marking, Output, Running, Sidecar, Step, Waiting};
 
 /// The first line of the usage; the subcommands have their own.
 const USAGE: &str = "baton [OPTIONS] [--entrypoint CMD] -- [COMMAND] [ARG...]";
@@ -54,7 +54,7 @@ pub struct Cli {
 }
 
 /// baton's own diagnostics.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct Log {
     /// baton's own diagnostics on stderr: off, error, warn, info, debug, trace, or directives such as `baton::wait=debug,warn` [default: $BATON_LOG, else error]
     #[arg(long, value_name = "FILTER", value_parser = logging::parse_filter, help_heading = "Logging")]
@@ -144,27 +144,176 @@ pub fn parse() -> Cli {
     }
 }
 
-/// Parses `args` (the program name first).
+/// Parses `args` (the program name first). A step's command line is first
+/// read by a command built of only the groups of options it names (building
+/// all of clap's arguments was most of what baton cost at start-up,
+/// docs/performance.md); anything that command cannot read (help, a
+/// subcommand, bad input) is read again by the whole command, whose answer,
+/// suggestions and all, is the one given.
 pub fn try_parse(args: &[OsString]) -> Result<Cli, Stop> {
-    let mut command = Cli::command();
-    let words = normalize(&command, args.get(1..).unwrap_or_default());
-    if let Some(message) = words.error {
-        return Err(Stop::Usage(message));
-    }
-    let argv = std::iter::once(OsString::from("baton")).chain(words.words);
-    let mut matches = command
-        .try_get_matches_from_mut(argv)
-        .map_err(|err| stop(&err, &words.renamed))?;
-    let cli = Cli::from_arg_matches_mut(&mut matches).map_err(|err| stop(&err, &words.renamed))?;
-    // baton exits soon: freeing them would be work for nothing.
-    std::mem::forget(matches);
-    std::mem::forget(command);
-    if cli.sub.is_none() && cli.step.entrypoint.is_none() && cli.step.command.is_empty() {
+    let words = args.get(1..).unwrap_or_default();
+    let cli = match parse_named_groups(words) {
+        Some(cli) => cli,
+        None => parse_whole(words)?,
+    };
+    if cli.sub.is_none() && cli.step.argv.entrypoint.is_none() && cli.step.argv.command.is_empty() {
         return Err(Stop::Usage(format!(
             "no command given: put it after `--` (or use --entrypoint); usage: {USAGE}"
         )));
     }
     Ok(cli)
+}
+
+/// Reads `words` with the whole command.
+fn parse_whole(words: &[OsString]) -> Result<Cli, Stop> {
+    let mut options = Options::whole();
+    let words = normalize(&mut options, words);
+    if let Some(message) = words.error {
+        return Err(Stop::Usage(message));
+    }
+    let argv = std::iter::once(OsString::from("baton")).chain(words.words);
+    let mut matches = options
+        .command
+        .try_get_matches_from_mut(argv)
+        .map_err(|err| stop(&err, &words.renamed))?;
+    let cli = Cli::from_arg_matches_mut(&mut matches).map_err(|err| stop(&err, &words.renamed))?;
+    // baton exits soon: freeing them would be work for nothing.
+    std::mem::forget(matches);
+    std::mem::forget(options);
+    Ok(cli)
+}
+
+/// Reads a step's `words` with a command of only the groups they name;
+/// `None` when that is not enough (see `try_parse`).
+fn parse_named_groups(words: &[OsString]) -> Option<Cli> {
+    if !words.first()?.as_bytes().starts_with(b"-") {
+        return None; // a subcommand, or a stray word
+    }
+    let mut options = Options::named();
+    let words = normalize(&mut options, words);
+    if words.error.is_some() {
+        return None;
+    }
+    let argv = std::iter::once(OsString::from("baton")).chain(words.words);
+    let mut m = options.command.try_get_matches_from_mut(argv).ok()?;
+    let built = options.built;
+    let cli = Cli {
+        sub: None,
+        step: Step {
+            waiting: group(built[Group::Waiting as usize], &mut m)?,
+            marking: group(built[Group::Marking as usize], &mut m)?,
+            running: group(built[Group::Running as usize], &mut m)?,
+            sidecar: group(built[Group::Sidecar as usize], &mut m)?,
+            output: group(built[Group::Output as usize], &mut m)?,
+            argv: group(true, &mut m)?,
+        },
+        log: group(built[Group::Log as usize], &mut m)?,
+    };
+    std::mem::forget(m);
+    std::mem::forget(options);
+    Some(cli)
+}
+
+/// The values of a group: read from `m` where it was `built`, else its defaults.
+fn group<G: Default + FromArgMatches>(built: bool, m: &mut clap::ArgMatches) -> Option<G> {
+    if built {
+        G::from_arg_matches_mut(m).ok()
+    } else {
+        Some(G::default())
+    }
+}
+
+/// A group of options, parsed apart (see `settings::Step`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Waiting,
+    Marking,
+    Running,
+    Sidecar,
+    Output,
+    Log,
+}
+
+const GROUPS: usize = 6;
+
+/// The group of the option with GNU name `name` (`entrypoint` is in the
+/// command's group, always built). `every_option_is_in_its_group` checks
+/// this against the groups' definitions.
+fn group_of(name: &str) -> Option<Group> {
+    Some(match name {
+        "wait-file" | "wait-file-content" | "cancel-file" => Group::Waiting,
+        "post-file" | "termination-path" | "step-metadata-dir" | "results" | "results-dir"
+        | "rerun" => Group::Marking,
+        "timeout" | "grace-period" | "success-exit-codes" | "no-kill-group" | "on-error"
+        | "retries" | "retry-delay" | "env-file" => Group::Running,
+        "ready-file"
+        | "ready-probe"
+        | "ready-interval"
+        | "ready-timeout"
+        | "stop-file"
+        | "stop-keeps-exit-code" => Group::Sidecar,
+        "stdout-path" | "stderr-path" => Group::Output,
+        "log-level" | "log-format" => Group::Log,
+        _ => return None,
+    })
+}
+
+/// The options a command line is read with: the whole command, or one that
+/// gets the group of each option named as the pre-pass comes to it.
+struct Options {
+    command: clap::Command,
+    /// Which groups `command` has; `None` for the whole command.
+    built: [bool; GROUPS],
+    whole: bool,
+}
+
+impl Options {
+    fn whole() -> Self {
+        Self {
+            command: Cli::command(),
+            built: [true; GROUPS],
+            whole: true,
+        }
+    }
+
+    fn named() -> Self {
+        let command = clap::Command::new("baton")
+            .args_override_self(true)
+            .disable_help_flag(true)
+            .disable_version_flag(true);
+        Self {
+            command: Argv::augment_args(command),
+            built: [false; GROUPS],
+            whole: false,
+        }
+    }
+
+    /// The option with GNU name `name`, once its group is built.
+    fn arg(&mut self, name: &str) -> Option<&clap::Arg> {
+        if !self.whole {
+            let group = group_of(name)?;
+            if !self.built[group as usize] {
+                self.built[group as usize] = true;
+                let command = std::mem::take(&mut self.command);
+                self.command = match group {
+                    Group::Waiting => Waiting::augment_args(command),
+                    Group::Marking => Marking::augment_args(command),
+                    Group::Running => Running::augment_args(command),
+                    Group::Sidecar => Sidecar::augment_args(command),
+                    Group::Output => Output::augment_args(command),
+                    Group::Log => Log::augment_args(command),
+                };
+            }
+        }
+        self.command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(name))
+    }
+
+    fn is_subcommand(&self, word: &OsStr) -> bool {
+        word.to_str()
+            .is_some_and(|w| self.command.get_subcommands().any(|s| s.get_name() == w))
+    }
 }
 
 /// A clap error as baton reports it: help and version as they are, anything
@@ -217,13 +366,11 @@ enum Takes {
 }
 
 /// How the option with GNU name `name` takes its value, if it exists.
-fn takes(command: &clap::Command, name: &str) -> Option<Takes> {
+fn takes(options: &mut Options, name: &str) -> Option<Takes> {
     if matches!(name, "help" | "version") {
         return Some(Takes::Nothing);
     }
-    let arg = command
-        .get_arguments()
-        .find(|a| a.get_long() == Some(name))?;
+    let arg = options.arg(name)?;
     let optional = arg.get_num_args().is_some_and(|n| n.min_values() == 0);
     Some(if !arg.get_action().takes_values() || optional {
         Takes::Nothing
@@ -236,13 +383,9 @@ fn takes(command: &clap::Command, name: &str) -> Option<Takes> {
 
 /// Turns every option word before `--` into `--name` or `--name=value`
 /// (see the module comment). The words of a subcommand pass as they are.
-fn normalize(command: &clap::Command, words: &[OsString]) -> Normalized {
+fn normalize(options: &mut Options, words: &[OsString]) -> Normalized {
     let mut out = Normalized::default();
-    let is_sub = |w: &OsString| {
-        w.to_str()
-            .is_some_and(|w| command.get_subcommands().any(|s| s.get_name() == w))
-    };
-    if words.first().is_some_and(is_sub) {
+    if words.first().is_some_and(|w| options.is_subcommand(w)) {
         out.words = words.to_vec();
         return out;
     }
@@ -257,7 +400,7 @@ fn normalize(command: &clap::Command, words: &[OsString]) -> Normalized {
             out.words.push(word.clone());
             continue;
         };
-        let how = takes(command, &name);
+        let how = takes(options, &name);
         let value = match (how, inline) {
             (_, Some(value)) => Some(value.to_owned()),
             (Some(Takes::Value | Takes::List), None) => {
@@ -265,9 +408,8 @@ fn normalize(command: &clap::Command, words: &[OsString]) -> Normalized {
                     Some(value) if value != "--" => Some(value.clone()),
                     next => {
                         out.error.get_or_insert_with(|| {
-                        let value_name = command
-                            .get_arguments()
-                            .find(|a| a.get_long() == Some(name.as_str()))
+                        let value_name = options
+                            .arg(&name)
                             .and_then(|a| a.get_value_names())
                             .and_then(|v| v.first())
                             .map_or_else(String::new, ToString::to_string);
@@ -351,7 +493,7 @@ fn skip_empty_items(value: &OsStr) -> Option<OsString> {
 /// read as `normalize` reads it; the last one counts. The value of another
 /// option is never taken for an option.
 fn value_of(args: &[OsString], name: &str) -> Option<String> {
-    let words = normalize(&Cli::command(), args.get(1..).unwrap_or_default()).words;
+    let words = normalize(&mut Options::whole(), args.get(1..).unwrap_or_default()).words;
     let prefix = format!("--{name}=");
     words
         .iter()
@@ -392,6 +534,123 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// The index of groups agrees with the groups' definitions, and covers
+    /// every option of the whole command.
+    #[test]
+    fn every_option_is_in_its_group() {
+        let groups = [
+            (
+                Group::Waiting,
+                Waiting::augment_args(clap::Command::new("t")),
+            ),
+            (
+                Group::Marking,
+                Marking::augment_args(clap::Command::new("t")),
+            ),
+            (
+                Group::Running,
+                Running::augment_args(clap::Command::new("t")),
+            ),
+            (
+                Group::Sidecar,
+                Sidecar::augment_args(clap::Command::new("t")),
+            ),
+            (Group::Output, Output::augment_args(clap::Command::new("t"))),
+            (Group::Log, Log::augment_args(clap::Command::new("t"))),
+        ];
+        for (group, command) in &groups {
+            for long in command.get_arguments().filter_map(clap::Arg::get_long) {
+                assert_eq!(group_of(long), Some(*group), "--{long}");
+            }
+        }
+        for long in Cli::command()
+            .get_arguments()
+            .filter_map(clap::Arg::get_long)
+        {
+            assert!(
+                group_of(long).is_some() || long == "entrypoint",
+                "--{long} is in no group"
+            );
+        }
+        let mut matches = Log::augment_args(clap::Command::new("t")).get_matches_from(["t"]);
+        let log = Log::from_arg_matches_mut(&mut matches).unwrap();
+        assert_eq!(format!("{log:?}"), format!("{:?}", Log::default()));
+    }
+
+    /// Reading only the groups named gives what the whole command gives.
+    #[test]
+    fn the_named_groups_read_as_the_whole_command_does() {
+        for words in [
+            &["--", "true"][..],
+            &[
+                "-wait_file",
+                "a,,b",
+                "-post_file=p",
+                "-termination_path",
+                "t",
+                "-entrypoint",
+                "sh",
+                "--",
+                "-c",
+                "x",
+            ],
+            &[
+                "--timeout=1m",
+                "--on-error",
+                "continue",
+                "--rerun",
+                "--",
+                "x",
+            ],
+            &[
+                "--ready-file",
+                "r",
+                "--ready-probe",
+                "tcp:127.0.0.1:80",
+                "--stop-file",
+                "s",
+                "--",
+                "x",
+            ],
+            &[
+                "--stdout-path",
+                "o",
+                "--log-level",
+                "baton::wait=debug",
+                "--log-format=json",
+                "--",
+                "x",
+            ],
+            &[
+                "--entrypoint=-x",
+                "--timeout",
+                "1s",
+                "-timeout",
+                "2s",
+                "--success-exit-codes",
+                "1,,2",
+            ],
+        ] {
+            let args = argv(words);
+            let named = parse_named_groups(&args[1..]).unwrap_or_else(|| panic!("{words:?}"));
+            let whole = parse_whole(&args[1..]).unwrap();
+            assert_eq!(named.step, whole.step, "{words:?}");
+            assert_eq!(
+                format!("{:?}", named.log),
+                format!("{:?}", whole.log),
+                "{words:?}"
+            );
+        }
+        for words in [
+            &["install", "x"][..],
+            &["--help"],
+            &["--nope", "--", "x"],
+            &["-h"],
+        ] {
+            assert!(parse_named_groups(&argv(words)[1..]).is_none(), "{words:?}");
+        }
+    }
+
     #[test]
     fn go_style_words_as_tekton_writes_them() {
         let cli = parse(&[
@@ -407,10 +666,13 @@ mod tests {
             "-post_file",
         ])
         .unwrap();
-        assert_eq!(cli.step.wait_file, [Path::new("/a"), Path::new("/b")]);
-        assert!(cli.step.wait_file_content);
-        assert_eq!(cli.step.post_file.as_deref(), Some(Path::new("/p")));
-        assert_eq!(cli.step.timeout, Duration::from_secs(90));
+        assert_eq!(
+            cli.step.waiting.wait_file,
+            [Path::new("/a"), Path::new("/b")]
+        );
+        assert!(cli.step.waiting.wait_file_content);
+        assert_eq!(cli.step.marking.post_file.as_deref(), Some(Path::new("/p")));
+        assert_eq!(cli.step.running.timeout, Duration::from_secs(90));
         assert_eq!(cli.step.argv(), ["sh", "-c", "-post_file"]);
     }
 
@@ -430,23 +692,27 @@ mod tests {
             "true",
         ])
         .unwrap();
-        assert_eq!(cli.step.wait_file.len(), 3);
-        assert!(!cli.step.rerun);
-        assert!(cli.step.no_kill_group);
-        assert_eq!(cli.step.on_error, OnError::Continue);
-        assert_eq!(cli.step.success_exit_codes, [143, 137]);
+        assert_eq!(cli.step.waiting.wait_file.len(), 3);
+        assert!(!cli.step.marking.rerun);
+        assert!(cli.step.running.no_kill_group);
+        assert_eq!(cli.step.running.on_error, OnError::Continue);
+        assert_eq!(cli.step.running.success_exit_codes, [143, 137]);
         assert_eq!(
             cli.log.log_level.and_then(|t| t.default_level()),
             Some(LevelFilter::DEBUG)
         );
-        assert_eq!(cli.step.grace_period, Duration::from_secs(10), "default");
+        assert_eq!(
+            cli.step.running.grace_period,
+            Duration::from_secs(10),
+            "default"
+        );
     }
 
     #[test]
     fn a_repeated_option_keeps_its_last_value_and_a_boolean_no_word() {
         let cli = parse(&["--timeout=1s", "-timeout", "2s", "--rerun", "--", "x"]).unwrap();
-        assert_eq!(cli.step.timeout, Duration::from_secs(2));
-        assert!(cli.step.rerun);
+        assert_eq!(cli.step.running.timeout, Duration::from_secs(2));
+        assert!(cli.step.marking.rerun);
         assert!(usage(&["--rerun", "false", "--", "x"]).contains("false"));
     }
 
@@ -454,10 +720,10 @@ mod tests {
     fn an_option_value_may_look_like_an_option() {
         let cli = parse(&["--entrypoint", "-post_file", "--", "x"]).unwrap();
         assert_eq!(
-            cli.step.entrypoint.as_deref(),
+            cli.step.argv.entrypoint.as_deref(),
             Some(OsStr::new("-post_file"))
         );
-        assert!(cli.step.post_file.is_none());
+        assert!(cli.step.marking.post_file.is_none());
     }
 
     #[test]
@@ -500,7 +766,7 @@ mod tests {
         assert!(matches!(cli.sub, Some(Sub::Init { dest, .. }) if dest == Path::new("/d")));
         let cli = parse(&["--", "install", "x"]).unwrap();
         assert!(cli.sub.is_none());
-        assert_eq!(cli.step.command, ["install", "x"]);
+        assert_eq!(cli.step.argv.command, ["install", "x"]);
     }
 
     #[test]

@@ -29,9 +29,10 @@ use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 /// How diagnostics are written (`--log-format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// One line of text per event.
+    #[default]
     Text,
     /// One JSON object per line.
     Json,

@@ -16,24 +16,47 @@ use clap::{ArgAction, Args, ValueEnum};
 use crate::duration::parse_duration;
 use crate::ready::{parse_probe, Probe};
 
-/// Options of a step (the default mode: wait, run, mark).
-#[derive(Debug, Clone, Args)]
-#[allow(clippy::struct_excessive_bools)]
+/// Options of a step (the default mode: wait, run, mark), in groups that
+/// are also the sections of `--help`. The groups are parsed apart, so that a
+/// step pays only for the groups its command line names (see `cli`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct Step {
+    #[command(flatten)]
+    pub waiting: Waiting,
+    #[command(flatten)]
+    pub marking: Marking,
+    #[command(flatten)]
+    pub running: Running,
+    #[command(flatten)]
+    pub sidecar: Sidecar,
+    #[command(flatten)]
+    pub output: Output,
+    #[command(flatten)]
+    pub argv: Argv,
+}
+
+/// Waiting for the step before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Waiting for the step before")]
+pub struct Waiting {
     /// Wait until PATH exists before running (repeatable, comma-separated; all must exist). If PATH.err appears, the step is skipped
-    #[arg(
-        long,
-        value_name = "PATH",
-        value_delimiter = ',',
-        help_heading = "Waiting"
-    )]
+    #[arg(long, value_name = "PATH", value_delimiter = ',')]
     pub wait_file: Vec<PathBuf>,
 
     /// A wait file only counts once it is non-empty
-    #[arg(long, value_name = "BOOL", help_heading = "Waiting", num_args = 0..=1, require_equals = true,
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
     pub wait_file_content: bool,
 
+    /// Cancel when PATH appears (non-empty with --wait-file-content): stop the command, or stop waiting; write POST.err; exit 123
+    #[arg(long, value_name = "PATH", value_parser = path())]
+    pub cancel_file: Option<PathBuf>,
+}
+
+/// The step's markers, and what it records.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Markers and results")]
+pub struct Marking {
     /// On success write PATH; on failure write PATH.err (both hold the exit code)
     #[arg(long, value_name = "PATH", value_parser = path())]
     pub post_file: Option<PathBuf>,
@@ -42,6 +65,28 @@ pub struct Step {
     #[arg(long, value_name = "PATH", value_parser = path())]
     pub termination_path: Option<PathBuf>,
 
+    /// Write DIR/exitCode with the command's exit code, like Tekton
+    #[arg(long, value_name = "DIR", value_parser = path())]
+    pub step_metadata_dir: Option<PathBuf>,
+
+    /// Result names (comma-separated): each DIR/NAME that exists after the command goes into the termination message
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub results: Vec<String>,
+
+    /// Where the results are
+    #[arg(long, value_name = "DIR", default_value = "/tekton/results", value_parser = path())]
+    pub results_dir: PathBuf,
+
+    /// Run even if the success marker POST exists from an earlier run
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub rerun: bool,
+}
+
+/// Running the command.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Running the command")]
+pub struct Running {
     /// Limit on the command's run time (Go duration: 90s, 1m30s, 250ms); 0 means none
     #[arg(long, value_name = "DURATION", default_value = "0", value_parser = duration)]
     pub timeout: Duration,
@@ -50,48 +95,9 @@ pub struct Step {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
     pub grace_period: Duration,
 
-    /// The command to run; its arguments follow `--`
-    #[arg(long, value_name = "CMD")]
-    pub entrypoint: Option<OsString>,
-
-    /// Sidecars: write PATH once the command is ready (every probe passes, or at once with no probe); PATH.err if it never gets there
-    #[arg(long, value_name = "PATH", value_parser = path(), help_heading = "Sidecars")]
-    pub ready_file: Option<PathBuf>,
-
-    /// A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG..., file:PATH; HOST is an IP address or localhost
-    #[arg(long, value_name = "SPEC", value_parser = probe, help_heading = "Sidecars")]
-    pub ready_probe: Vec<Probe>,
-
-    /// Time between probe rounds
-    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = duration, help_heading = "Sidecars")]
-    pub ready_interval: Duration,
-
-    /// Not ready in time: stop the command, write READY.err, exit 1; 0 means no limit
-    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = duration, help_heading = "Sidecars")]
-    pub ready_timeout: Duration,
-
-    /// Stop the command as soon as PATH or PATH.err appears (repeatable, comma-separated); a stop asked for is a success
-    #[arg(
-        long,
-        value_name = "PATH",
-        value_delimiter = ',',
-        help_heading = "Sidecars"
-    )]
-    pub stop_file: Vec<PathBuf>,
-
-    /// After a stop asked for by a stop file, exit with the command's own code
-    #[arg(long, value_name = "BOOL", help_heading = "Sidecars", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
-    pub stop_keeps_exit_code: bool,
-
     /// Exit codes that count as success (comma-separated, e.g. 143,137)
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub success_exit_codes: Vec<u8>,
-
-    /// Run even if the success marker POST exists from an earlier run
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
-    pub rerun: bool,
 
     /// When the command exits, leave what is left of its process group alone
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
@@ -101,35 +107,6 @@ pub struct Step {
     /// What a failing command means for the chain: stopAndFail, or continue (write POST, record the real exit code, exit 0)
     #[arg(long, value_name = "MODE", value_enum, default_value = "stopAndFail")]
     pub on_error: OnError,
-
-    /// Also copy the command's stdout to PATH (appended; parent directories created)
-    #[arg(long, value_name = "PATH", value_parser = path(), help_heading = "Output and results")]
-    pub stdout_path: Option<PathBuf>,
-
-    /// Also copy the command's stderr to PATH (may be the same file as --stdout-path)
-    #[arg(long, value_name = "PATH", value_parser = path(), help_heading = "Output and results")]
-    pub stderr_path: Option<PathBuf>,
-
-    /// Result names (comma-separated): each DIR/NAME that exists after the command goes into the termination message
-    #[arg(
-        long,
-        value_name = "NAMES",
-        value_delimiter = ',',
-        help_heading = "Output and results"
-    )]
-    pub results: Vec<String>,
-
-    /// Where the results are
-    #[arg(long, value_name = "DIR", default_value = "/tekton/results", value_parser = path(), help_heading = "Output and results")]
-    pub results_dir: PathBuf,
-
-    /// Write DIR/exitCode with the command's exit code, like Tekton
-    #[arg(long, value_name = "DIR", value_parser = path(), help_heading = "Output and results")]
-    pub step_metadata_dir: Option<PathBuf>,
-
-    /// Cancel when PATH appears (non-empty with --wait-file-content): stop the command, or stop waiting; write POST.err; exit 123
-    #[arg(long, value_name = "PATH", value_parser = path())]
-    pub cancel_file: Option<PathBuf>,
 
     /// Rerun a failed command up to N more times before the step fails
     #[arg(long, value_name = "N", default_value = "0")]
@@ -142,6 +119,58 @@ pub struct Step {
     /// KEY=VALUE lines added to the command's environment (repeatable)
     #[arg(long, value_name = "PATH", value_parser = path())]
     pub env_file: Vec<PathBuf>,
+}
+
+/// Sidecars.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Sidecars")]
+pub struct Sidecar {
+    /// Sidecars: write PATH once the command is ready (every probe passes, or at once with no probe); PATH.err if it never gets there
+    #[arg(long, value_name = "PATH", value_parser = path())]
+    pub ready_file: Option<PathBuf>,
+
+    /// A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG..., file:PATH; HOST is an IP address or localhost
+    #[arg(long, value_name = "SPEC", value_parser = probe)]
+    pub ready_probe: Vec<Probe>,
+
+    /// Time between probe rounds
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = duration)]
+    pub ready_interval: Duration,
+
+    /// Not ready in time: stop the command, write READY.err, exit 1; 0 means no limit
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = duration)]
+    pub ready_timeout: Duration,
+
+    /// Stop the command as soon as PATH or PATH.err appears (repeatable, comma-separated); a stop asked for is a success
+    #[arg(long, value_name = "PATH", value_delimiter = ',')]
+    pub stop_file: Vec<PathBuf>,
+
+    /// After a stop asked for by a stop file, exit with the command's own code
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub stop_keeps_exit_code: bool,
+}
+
+/// Output.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Output")]
+pub struct Output {
+    /// Also copy the command's stdout to PATH (appended; parent directories created)
+    #[arg(long, value_name = "PATH", value_parser = path())]
+    pub stdout_path: Option<PathBuf>,
+
+    /// Also copy the command's stderr to PATH (may be the same file as --stdout-path)
+    #[arg(long, value_name = "PATH", value_parser = path())]
+    pub stderr_path: Option<PathBuf>,
+}
+
+/// The command.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Command")]
+pub struct Argv {
+    /// The command to run; its arguments follow `--`
+    #[arg(long, value_name = "CMD")]
+    pub entrypoint: Option<OsString>,
 
     /// The command and its arguments (after `--`, or the arguments of --entrypoint)
     #[arg(last = true, value_name = "COMMAND")]
@@ -149,9 +178,10 @@ pub struct Step {
 }
 
 /// What a failing command means for the chain (`--on-error`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OnError {
     /// The step fails: `POST.err`, the command's code.
+    #[default]
     #[value(name = "stopAndFail")]
     StopAndFail,
     /// The step counts as a success for the chain; the real code is recorded.
@@ -159,66 +189,99 @@ pub enum OnError {
     Continue,
 }
 
+// The groups whose clap defaults are not their types' own: the same values,
+// for a group none of whose options is named (`cli` does not build it).
+// `the_defaults_are_clap_s` checks each against clap.
+
+impl Default for Marking {
+    fn default() -> Self {
+        Self {
+            post_file: None,
+            termination_path: None,
+            step_metadata_dir: None,
+            results: Vec::new(),
+            results_dir: PathBuf::from("/tekton/results"),
+            rerun: false,
+        }
+    }
+}
+
+impl Default for Running {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::ZERO,
+            grace_period: Duration::from_secs(10),
+            success_exit_codes: Vec::new(),
+            no_kill_group: false,
+            on_error: OnError::StopAndFail,
+            retries: 0,
+            retry_delay: Duration::from_secs(1),
+            env_file: Vec::new(),
+        }
+    }
+}
+
+impl Default for Sidecar {
+    fn default() -> Self {
+        Self {
+            ready_file: None,
+            ready_probe: Vec::new(),
+            ready_interval: Duration::from_millis(100),
+            ready_timeout: Duration::ZERO,
+            stop_file: Vec::new(),
+            stop_keeps_exit_code: false,
+        }
+    }
+}
+
 impl Step {
     /// The command to run: `--entrypoint` followed by everything after `--`.
     pub fn argv(&self) -> Vec<OsString> {
-        self.entrypoint
-            .iter()
-            .chain(&self.command)
-            .cloned()
-            .collect()
+        let Argv {
+            entrypoint,
+            command,
+        } = &self.argv;
+        entrypoint.iter().chain(command).cloned().collect()
     }
 
     /// `--timeout`, where one is set (0 means none).
     pub fn timeout(&self) -> Option<Duration> {
-        limit(self.timeout)
+        limit(self.running.timeout)
     }
 
     /// `--ready-timeout`, where one is set (0 means none).
     pub fn ready_timeout(&self) -> Option<Duration> {
-        limit(self.ready_timeout)
+        limit(self.sidecar.ready_timeout)
     }
 
     /// Whether what is left of the command's group is stopped when it exits.
     pub fn kill_group(&self) -> bool {
-        !self.no_kill_group
+        !self.running.no_kill_group
     }
 
     /// Whether the step needs the async runtime: files to wait for or
     /// watch, readiness to probe, output to capture, attempts to retry.
     /// Without any of these, signals and timers are all there is. Every
-    /// field is named, so that a new option has to be placed here.
+    /// field of the groups that could ask for it is named, so that a new
+    /// option there has to be placed here.
     pub fn needs_runtime(&self) -> bool {
-        let Self {
+        let Waiting {
             wait_file,
-            stop_file,
             cancel_file,
+            wait_file_content: _,
+        } = &self.waiting;
+        let Sidecar {
             ready_file,
             ready_probe,
-            stdout_path,
-            stderr_path,
-            retries,
-            // Only with one of the above, or not about waiting at all.
-            wait_file_content: _,
+            stop_file,
             ready_interval: _,
             ready_timeout: _,
-            retry_delay: _,
             stop_keeps_exit_code: _,
-            post_file: _,
-            termination_path: _,
-            timeout: _,
-            grace_period: _,
-            success_exit_codes: _,
-            rerun: _,
-            no_kill_group: _,
-            on_error: _,
-            results: _,
-            results_dir: _,
-            step_metadata_dir: _,
-            env_file: _,
-            entrypoint: _,
-            command: _,
-        } = self;
+        } = &self.sidecar;
+        let Output {
+            stdout_path,
+            stderr_path,
+        } = &self.output;
         !wait_file.is_empty()
             || !stop_file.is_empty()
             || cancel_file.is_some()
@@ -226,7 +289,7 @@ impl Step {
             || !ready_probe.is_empty()
             || stdout_path.is_some()
             || stderr_path.is_some()
-            || *retries > 0
+            || self.running.retries > 0
     }
 }
 
@@ -258,5 +321,28 @@ pub fn go_bool(value: &str) -> Result<bool, String> {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
         _ => Err("expected true or false".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Command, FromArgMatches};
+
+    /// What clap gives for a group none of whose options is named.
+    fn clap_default<G: Args + FromArgMatches>() -> G {
+        let mut matches = G::augment_args(Command::new("t")).get_matches_from(["t"]);
+        G::from_arg_matches_mut(&mut matches).unwrap()
+    }
+
+    #[test]
+    fn the_defaults_are_clap_s() {
+        assert_eq!(Waiting::default(), clap_default::<Waiting>());
+        assert_eq!(Marking::default(), clap_default::<Marking>());
+        assert_eq!(Running::default(), clap_default::<Running>());
+        assert_eq!(Sidecar::default(), clap_default::<Sidecar>());
+        assert_eq!(Output::default(), clap_default::<Output>());
+        assert_eq!(Argv::default(), clap_default::<Argv>());
+        assert_eq!(Step::default(), clap_default::<Step>());
     }
 }

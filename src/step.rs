@@ -97,8 +97,8 @@ impl Report {
 pub fn run(step: &Step) -> Result<u8> {
     // First of all, before any thread exists (see `signals`).
     let blocked = signals::block()?;
-    if let Some(post) = &step.post_file {
-        if !step.rerun && post.exists() {
+    if let Some(post) = &step.marking.post_file {
+        if !step.marking.rerun && post.exists() {
             tracing::info!(post = %post.display(), "the step already ran (its marker exists): not running it again");
             return Ok(0);
         }
@@ -107,9 +107,10 @@ pub fn run(step: &Step) -> Result<u8> {
     // next: one for the post file, and one for the ready file, so that the
     // waiters of a sidecar killed before it was ready fail fast too.
     let held: Vec<lock::Held> = match reap::become_subreaper().and_then(|()| {
-        step.post_file
+        step.marking
+            .post_file
             .iter()
-            .chain(&step.ready_file)
+            .chain(&step.sidecar.ready_file)
             .map(|marker| lock::Held::take(marker))
             .collect()
     }) {
@@ -162,10 +163,10 @@ fn in_runtime(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
         };
         let outcome = wait::wait(
             wait::Spec {
-                files: &step.wait_file,
-                content: step.wait_file_content,
-                stop_files: &step.stop_file,
-                cancel_file: step.cancel_file.as_deref(),
+                files: &step.waiting.wait_file,
+                content: step.waiting.wait_file_content,
+                stop_files: &step.sidecar.stop_file,
+                cancel_file: step.waiting.cancel_file.as_deref(),
             },
             &mut cx,
         )
@@ -192,7 +193,7 @@ fn execute_blocking(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
     if let Some(report) = stop_before_start(|| blocked.pending(), &reaper)? {
         return Ok(report);
     }
-    let env = match envfile::read_all(&step.env_file) {
+    let env = match envfile::read_all(&step.running.env_file) {
         Ok(env) => env,
         Err(failure) => return Ok(failure.into()),
     };
@@ -300,8 +301,8 @@ fn fail(step: &Step, err: anyhow::Error) -> Result<u8> {
 /// Before waiting, with the step's lock held: clears what an earlier attempt
 /// of this step left (its failure marker, a ready file).
 fn clear_stale(step: &Step) -> Result<()> {
-    if let Some(post) = &step.post_file {
-        if step.rerun {
+    if let Some(post) = &step.marking.post_file {
+        if step.marking.rerun {
             remove_stale(post)?;
         }
         remove_stale(&err_path(post))?;
@@ -312,7 +313,7 @@ fn clear_stale(step: &Step) -> Result<()> {
 /// Removes the ready file and its failure twin (before each attempt: a new
 /// run of the command must earn its readiness again).
 fn clear_ready(step: &Step) -> Result<()> {
-    if let Some(ready) = &step.ready_file {
+    if let Some(ready) = &step.sidecar.ready_file {
         remove_stale(ready)?;
         remove_stale(&err_path(ready))?;
     }
@@ -337,7 +338,7 @@ fn remove_stale(path: &Path) -> Result<()> {
 /// Results that do not fit the message fail the step (`ResultsTooLarge`).
 fn finish(step: &Step, report: &mut Report) -> Result<()> {
     let mut first_error = None;
-    if let Some(ready) = &step.ready_file {
+    if let Some(ready) = &step.sidecar.ready_file {
         let settled = ready.exists() || err_path(ready).exists();
         if !settled {
             let failure = Some(report.code.max(exit_code::SKIPPED));
@@ -346,12 +347,12 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
             }
         }
     }
-    if let Some(path) = &step.termination_path {
+    if let Some(path) = &step.marking.termination_path {
         if let Err(err) = write_termination(step, path, report) {
             first_error = Some(err);
         }
     }
-    if let Some(dir) = &step.step_metadata_dir {
+    if let Some(dir) = &step.marking.step_metadata_dir {
         let code = report.command_code.unwrap_or(report.code);
         if let Err(err) =
             marker::write_atomic(&dir.join("exitCode"), code.to_string().as_bytes(), 0o644)
@@ -363,7 +364,7 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
         // The verdict must agree with the exit code baton is about to give.
         report.code = exit_code::INTERNAL;
     }
-    if let Some(post) = &step.post_file {
+    if let Some(post) = &step.marking.post_file {
         if let Err(err) = marker::write_verdict(post, report.code) {
             first_error.get_or_insert(err);
         }
@@ -401,10 +402,11 @@ fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()
 
 /// The results named by `--results` that exist in the results directory.
 fn read_results(step: &Step) -> Vec<Entry> {
-    step.results
+    step.marking
+        .results
         .iter()
         .filter_map(|name| {
-            let path = step.results_dir.join(name);
+            let path = step.marking.results_dir.join(name);
             match fs::read(&path) {
                 Ok(bytes) => Some(Entry::new(
                     name,
@@ -428,23 +430,23 @@ async fn execute(step: &Step, cx: &mut Listeners) -> Result<Report> {
     if let Some(report) = stop_before_start(|| cx.signals.pending(), &cx.reaper)? {
         return Ok(report);
     }
-    let env = match envfile::read_all(&step.env_file) {
+    let env = match envfile::read_all(&step.running.env_file) {
         Ok(env) => env,
         Err(failure) => return Ok(failure.into()),
     };
     let started_at = SystemTime::now();
-    let mut delay = step.retry_delay;
+    let mut delay = step.running.retry_delay;
     let mut attempt = 1;
     loop {
         if attempt > 1 {
             // A new run of the command must earn its readiness again.
             clear_ready(step)?;
         }
-        let last = attempt > step.retries;
+        let last = attempt > step.running.retries;
         let (mut report, retryable) = attempt_once(step, &env, cx, last).await?;
         report.started_at = started_at;
-        report.attempts = (step.retries > 0).then_some(attempt);
-        if !retryable || attempt > step.retries {
+        report.attempts = (step.running.retries > 0).then_some(attempt);
+        if !retryable || attempt > step.running.retries {
             return Ok(on_error(step, report));
         }
         tracing::info!(
@@ -467,7 +469,7 @@ async fn execute(step: &Step, cx: &mut Listeners) -> Result<Report> {
             }
             Pause::Stopped => {
                 report.reason = Some("Stopped");
-                if !step.stop_keeps_exit_code {
+                if !step.sidecar.stop_keeps_exit_code {
                     report.code = 0;
                     report.message = None;
                 }
@@ -487,7 +489,10 @@ async fn attempt_once(
     cx: &mut Listeners,
     last: bool,
 ) -> Result<(Report, bool)> {
-    let (capture, pipes) = output::start(step.stdout_path.as_deref(), step.stderr_path.as_deref())?;
+    let (capture, pipes) = output::start(
+        step.output.stdout_path.as_deref(),
+        step.output.stderr_path.as_deref(),
+    )?;
     let group = match start(step, env, pipes, &cx.reaper) {
         Ok(group) => group,
         Err(report) => return Ok((report, false)),
@@ -495,7 +500,7 @@ async fn attempt_once(
     let ended = supervise::supervise(group, step, cx, last)
         .await
         .inspect_err(|_| never_behind_a_verdict(group))?;
-    capture.finish(step.grace_period).await;
+    capture.finish(step.running.grace_period).await;
     let report = verdict(step, &ended);
     let retryable = report.code != 0 && !ended.interrupted();
     Ok((report, retryable))
@@ -515,7 +520,12 @@ fn verdict(step: &Step, ended: &Ended) -> Report {
             );
         }
         Some(Cause::Cancel) => {
-            return cancelled(step.cancel_file.as_deref().unwrap_or(Path::new("?")));
+            return cancelled(
+                step.waiting
+                    .cancel_file
+                    .as_deref()
+                    .unwrap_or(Path::new("?")),
+            );
         }
         Some(Cause::NotReady) => {
             let limit = step.ready_timeout().unwrap_or_default();
@@ -527,13 +537,13 @@ fn verdict(step: &Step, ended: &Ended) -> Report {
         }
         Some(Cause::StopFile) => {
             reason = Some("Stopped");
-            if !step.stop_keeps_exit_code {
+            if !step.sidecar.stop_keeps_exit_code {
                 code = 0;
             }
         }
         None => {}
     }
-    if step.success_exit_codes.contains(&code) {
+    if step.running.success_exit_codes.contains(&code) {
         code = 0;
     }
     Report::new(code, reason, None)
@@ -543,7 +553,7 @@ fn verdict(step: &Step, ended: &Ended) -> Report {
 /// success for the chain; the real code is recorded.
 fn on_error(step: &Step, mut report: Report) -> Report {
     let own_failure = matches!(report.reason, None | Some("TimeoutExceeded"));
-    if step.on_error == OnError::Continue && report.code != 0 && own_failure {
+    if step.running.on_error == OnError::Continue && report.code != 0 && own_failure {
         tracing::info!(
             code = report.code,
             "command failed; continuing (--on-error continue)"
@@ -570,12 +580,12 @@ enum Pause {
 async fn pause(delay: Duration, step: &Step, cx: &mut Listeners) -> Result<Pause> {
     let until = tokio::time::Instant::now() + delay;
     loop {
-        let content = step.wait_file_content;
+        let content = step.waiting.wait_file_content;
         match requests::requested(
             &mut cx.watch,
             &mut cx.locks,
-            &step.stop_file,
-            step.cancel_file.as_deref(),
+            &step.sidecar.stop_file,
+            step.waiting.cancel_file.as_deref(),
             content,
         )? {
             Some(Request::Cancel(file)) => return Ok(Pause::Cancelled(file)),

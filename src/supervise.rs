@@ -111,7 +111,7 @@ impl<'a> Supervision<'a> {
         if !self.step.kill_group() || !child::group_exists(self.group) {
             return Some(self.ended);
         }
-        let limit = LEFTOVER_LIMIT.max(self.step.grace_period);
+        let limit = LEFTOVER_LIMIT.max(self.step.running.grace_period);
         if self.killed && self.kill_at.is_some_and(|at| Instant::now() >= at + limit) {
             // A zombie whose parent (outside the group) never reaps it keeps
             // the group alive for ever: give up on it rather than hang.
@@ -129,7 +129,7 @@ impl<'a> Supervision<'a> {
         if self.kill_at.is_none() {
             tracing::info!("{why}: stopping the command");
             child::signal_group(self.group, Signal::SIGTERM);
-            self.kill_at = Some(Instant::now() + self.step.grace_period);
+            self.kill_at = Some(Instant::now() + self.step.running.grace_period);
         }
     }
 
@@ -215,17 +215,17 @@ pub fn supervise_blocking(
 pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) -> Result<Ended> {
     let mut run = Supervision::new(group, step);
     let ready_deadline = step.ready_timeout().map(|t| Instant::now() + t);
-    let mut readiness = if step.ready_file.is_some() {
+    let mut readiness = if step.sidecar.ready_file.is_some() {
         Readiness::Probing
     } else {
         Readiness::Settled
     };
     let mut probing = Box::pin(ready::until_ready(
-        &step.ready_probe,
-        step.ready_interval,
+        &step.sidecar.ready_probe,
+        step.sidecar.ready_interval,
         &cx.reaper,
     ));
-    let watching = !step.stop_file.is_empty() || step.cancel_file.is_some();
+    let watching = !step.sidecar.stop_file.is_empty() || step.waiting.cancel_file.is_some();
     loop {
         if let (Some(status), Readiness::Probing) = (run.exit, &readiness) {
             // It ended before it was ready: let the waiters fail fast,
@@ -242,9 +242,9 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) 
             let asked = requests::requested(
                 &mut cx.watch,
                 &mut cx.locks,
-                &step.stop_file,
-                step.cancel_file.as_deref(),
-                step.wait_file_content,
+                &step.sidecar.stop_file,
+                step.waiting.cancel_file.as_deref(),
+                step.waiting.wait_file_content,
             )
             .unwrap_or_else(|err| {
                 // A stop file that cannot be looked at is no reason to abandon the command.
@@ -291,7 +291,7 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) 
 /// touches its lock, which this step keeps holding: the waiters that guard
 /// the ready file watch only that lock (see `watch`).
 pub fn write_ready(step: &Step, failure: Option<u8>) -> Result<()> {
-    let Some(ready) = &step.ready_file else {
+    let Some(ready) = &step.sidecar.ready_file else {
         return Ok(());
     };
     match failure {
