@@ -32,7 +32,7 @@ _baton() {
 
     case "${cmd}" in
         baton)
-            opts="-h -V --wait-file --wait-file-content --post-file --termination-path --timeout --grace-period --entrypoint --ready-file --ready-probe --ready-interval --ready-timeout --stop-file --stop-keeps-exit-code --success-exit-codes --rerun --no-kill-group --on-error --stdout-path --stderr-path --results --results-dir --step-metadata-dir --cancel-file --retries --retry-delay --env-file --log-level --log-format --help --version install cp init"
+            opts="-h -V --wait-file --wait-file-content --cancel-file --post-file --termination-path --step-metadata-dir --results --results-dir --rerun --timeout --grace-period --success-exit-codes --no-kill-group --on-error --retries --retry-delay --env-file --ready-file --ready-probe --ready-interval --ready-timeout --stop-file --stop-keeps-exit-code --stdout-path --stderr-path --entrypoint --log-level --log-format --help --version install cp init"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -46,11 +46,31 @@ _baton() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cancel-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --post-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --termination-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --step-metadata-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --results-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rerun)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -62,7 +82,27 @@ _baton() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --entrypoint)
+                --success-exit-codes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --no-kill-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-error)
+                    COMPREPLY=($(compgen -W "stopAndFail continue" -- "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -90,22 +130,6 @@ _baton() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --success-exit-codes)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --rerun)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --no-kill-group)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --on-error)
-                    COMPREPLY=($(compgen -W "stopAndFail continue" -- "${cur}"))
-                    return 0
-                    ;;
                 --stdout-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -114,31 +138,7 @@ _baton() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --results)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --results-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --step-metadata-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --cancel-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry-delay)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --env-file)
+                --entrypoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_baton_global_optspecs
-    string join \n wait-file= wait-file-content= post-file= termination-path= timeout= grace-period= entrypoint= ready-file= ready-probe= ready-interval= ready-timeout= stop-file= stop-keeps-exit-code= success-exit-codes= rerun= no-kill-group= on-error= stdout-path= stderr-path= results= results-dir= step-metadata-dir= cancel-file= retries= retry-delay= env-file= log-level= log-format= h/help V/version
+    string join \n wait-file= wait-file-content= cancel-file= post-file= termination-path= step-metadata-dir= results= results-dir= rerun= timeout= grace-period= success-exit-codes= no-kill-group= on-error= retries= retry-delay= env-file= ready-file= ready-probe= ready-interval= ready-timeout= stop-file= stop-keeps-exit-code= stdout-path= stderr-path= entrypoint= log-level= log-format= h/help V/version
 end
 
 function __fish_baton_needs_command
@@ -26,31 +26,31 @@ end
 
 complete -c baton -n "__fish_baton_needs_command" -l wait-file -d 'Wait until PATH exists before running (repeatable, comma-separated; all must exist). If PATH.err appears, the step is skipped' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l wait-file-content -d 'A wait file only counts once it is non-empty' -r
+complete -c baton -n "__fish_baton_needs_command" -l cancel-file -d 'Cancel when PATH appears (non-empty with --wait-file-content): stop the command, or stop waiting; write POST.err; exit 123' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l post-file -d 'On success write PATH; on failure write PATH.err (both hold the exit code)' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l termination-path -d 'Write the termination message (Tekton\'s JSON format) to PATH' -r -F
+complete -c baton -n "__fish_baton_needs_command" -l step-metadata-dir -d 'Write DIR/exitCode with the command\'s exit code, like Tekton' -r -F
+complete -c baton -n "__fish_baton_needs_command" -l results -d 'Result names (comma-separated): each DIR/NAME that exists after the command goes into the termination message' -r
+complete -c baton -n "__fish_baton_needs_command" -l results-dir -d 'Where the results are' -r -F
+complete -c baton -n "__fish_baton_needs_command" -l rerun -d 'Run even if the success marker POST exists from an earlier run' -r
 complete -c baton -n "__fish_baton_needs_command" -l timeout -d 'Limit on the command\'s run time (Go duration: 90s, 1m30s, 250ms); 0 means none' -r
 complete -c baton -n "__fish_baton_needs_command" -l grace-period -d 'Time between SIGTERM and SIGKILL whenever baton itself stops the command' -r
-complete -c baton -n "__fish_baton_needs_command" -l entrypoint -d 'The command to run; its arguments follow `--`' -r
+complete -c baton -n "__fish_baton_needs_command" -l success-exit-codes -d 'Exit codes that count as success (comma-separated, e.g. 143,137)' -r
+complete -c baton -n "__fish_baton_needs_command" -l no-kill-group -d 'When the command exits, leave what is left of its process group alone' -r
+complete -c baton -n "__fish_baton_needs_command" -l on-error -d 'What a failing command means for the chain: stopAndFail, or continue (write POST, record the real exit code, exit 0)' -r -f -a "stopAndFail\t'The step fails: `POST.err`, the command\'s code'
+continue\t'The step counts as a success for the chain; the real code is recorded'"
+complete -c baton -n "__fish_baton_needs_command" -l retries -d 'Rerun a failed command up to N more times before the step fails' -r
+complete -c baton -n "__fish_baton_needs_command" -l retry-delay -d 'Delay before the first retry; doubles each time, capped at 1m' -r
+complete -c baton -n "__fish_baton_needs_command" -l env-file -d 'KEY=VALUE lines added to the command\'s environment (repeatable)' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l ready-file -d 'Sidecars: write PATH once the command is ready (every probe passes, or at once with no probe); PATH.err if it never gets there' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l ready-probe -d 'A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG..., file:PATH; HOST is an IP address or localhost' -r
 complete -c baton -n "__fish_baton_needs_command" -l ready-interval -d 'Time between probe rounds' -r
 complete -c baton -n "__fish_baton_needs_command" -l ready-timeout -d 'Not ready in time: stop the command, write READY.err, exit 1; 0 means no limit' -r
 complete -c baton -n "__fish_baton_needs_command" -l stop-file -d 'Stop the command as soon as PATH or PATH.err appears (repeatable, comma-separated); a stop asked for is a success' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l stop-keeps-exit-code -d 'After a stop asked for by a stop file, exit with the command\'s own code' -r
-complete -c baton -n "__fish_baton_needs_command" -l success-exit-codes -d 'Exit codes that count as success (comma-separated, e.g. 143,137)' -r
-complete -c baton -n "__fish_baton_needs_command" -l rerun -d 'Run even if the success marker POST exists from an earlier run' -r
-complete -c baton -n "__fish_baton_needs_command" -l no-kill-group -d 'When the command exits, leave what is left of its process group alone' -r
-complete -c baton -n "__fish_baton_needs_command" -l on-error -d 'What a failing command means for the chain: stopAndFail, or continue (write POST, record the real exit code, exit 0)' -r -f -a "stopAndFail\t'The step fails: `POST.err`, the command\'s code'
-continue\t'The step counts as a success for the chain; the real code is recorded'"
 complete -c baton -n "__fish_baton_needs_command" -l stdout-path -d 'Also copy the command\'s stdout to PATH (appended; parent directories created)' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l stderr-path -d 'Also copy the command\'s stderr to PATH (may be the same file as --stdout-path)' -r -F
-complete -c baton -n "__fish_baton_needs_command" -l results -d 'Result names (comma-separated): each DIR/NAME that exists after the command goes into the termination message' -r
-complete -c baton -n "__fish_baton_needs_command" -l results-dir -d 'Where the results are' -r -F
-complete -c baton -n "__fish_baton_needs_command" -l step-metadata-dir -d 'Write DIR/exitCode with the command\'s exit code, like Tekton' -r -F
-complete -c baton -n "__fish_baton_needs_command" -l cancel-file -d 'Cancel when PATH appears (non-empty with --wait-file-content): stop the command, or stop waiting; write POST.err; exit 123' -r -F
-complete -c baton -n "__fish_baton_needs_command" -l retries -d 'Rerun a failed command up to N more times before the step fails' -r
-complete -c baton -n "__fish_baton_needs_command" -l retry-delay -d 'Delay before the first retry; doubles each time, capped at 1m' -r
-complete -c baton -n "__fish_baton_needs_command" -l env-file -d 'KEY=VALUE lines added to the command\'s environment (repeatable)' -r -F
+complete -c baton -n "__fish_baton_needs_command" -l entrypoint -d 'The command to run; its arguments follow `--`' -r
 complete -c baton -n "__fish_baton_needs_command" -l log-level -d 'baton\'s own diagnostics on stderr: off, error, warn, info, debug, trace, or directives such as `baton::wait=debug,warn` [default: $BATON_LOG, else error]' -r
 complete -c baton -n "__fish_baton_needs_command" -l log-format -d 'Format of baton\'s own diagnostics: text or JSON lines' -r -f -a "text\t'One line of text per event'
 json\t'One JSON object per line'"
