@@ -166,3 +166,92 @@ fn text_log_lines_escape_control_characters() {
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains(r"done\nFAKE line"), "{}", out.stderr);
 }
+
+/// A mistyped option is named as it was written, with the option meant.
+#[test]
+fn a_mistyped_option_gets_a_suggestion() {
+    let sb = Sandbox::new();
+    let out = sb.run(["-post_flie=out", "--", "true"]);
+    out.expect_code(2);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("'-post_flie'"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("similar argument exists: '--post-file'"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The ways baton speaks on stderr: a usage error, a command that cannot
+/// start, a skipped step, a marker that cannot be written, info lines.
+fn every_kind_of_diagnostic(sb: &Sandbox, log: &[&str]) -> Vec<String> {
+    std::fs::write(sb.path("up.err"), "1\n").unwrap();
+    std::fs::write(sb.path("file"), "").unwrap();
+    let cases: [&[&str]; 4] = [
+        &["--no-such-option", "--", "true"],
+        &["--", "no-such-command-xyz"],
+        &["--wait-file", "up", "--post-file", "me", "--", "true"],
+        &["--post-file", "file/sub/marker", "--", "true"],
+    ];
+    cases
+        .iter()
+        .map(|case| {
+            let out = sb.run(log.iter().chain(case.iter()));
+            assert_ne!(out.status.code(), Some(0), "{case:?}");
+            out.stderr
+        })
+        .collect()
+}
+
+#[test]
+fn log_format_json_gives_json_lines_only() {
+    let sb = Sandbox::new();
+    let stderr = every_kind_of_diagnostic(&sb, &["--log-format", "json", "--log-level", "info"]);
+    for text in &stderr {
+        assert!(!text.is_empty(), "every case says something");
+        for line in text.lines() {
+            let value: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {line:?} in\n{text}"));
+            assert!(value["fields"]["message"].is_string(), "{line}");
+            assert!(value["level"].is_string(), "{line}");
+        }
+    }
+}
+
+#[test]
+fn log_level_off_gives_silence() {
+    let sb = Sandbox::new();
+    for text in every_kind_of_diagnostic(&sb, &["--log-level=off"]) {
+        assert_eq!(text, "", "--log-level off");
+    }
+    let out = sb
+        .start({
+            let mut c = sb.baton(["--", "no-such-command-xyz"]);
+            c.env("BATON_LOG", "off");
+            c
+        })
+        .finish();
+    out.expect_code(127);
+    assert_eq!(out.stderr, "", "BATON_LOG=off");
+}
+
+/// No control character of a path or command reaches a log line raw, in the
+/// message or in a field, as text or JSON.
+#[test]
+fn no_control_character_reaches_a_log_line_raw() {
+    let sb = Sandbox::new();
+    let evil = "no\nFAKE 2026-01-01T00:00:00Z ERROR forged\r\x1b[31m";
+    for format in ["text", "json"] {
+        let out = sb.run(["--log-format", format, "--log-level", "debug", "--", evil]);
+        out.expect_code(127);
+        for line in out.stderr.lines() {
+            assert!(
+                !line.chars().any(char::is_control),
+                "raw control character in {line:?}"
+            );
+            assert!(!line.starts_with("FAKE"), "{}", out.stderr);
+        }
+        assert!(out.stderr.contains("command not found"), "{}", out.stderr);
+    }
+}
