@@ -97,29 +97,15 @@ impl Report {
 pub fn run(step: &Step) -> Result<u8> {
     // First of all, before any thread exists (see `signals`).
     let blocked = signals::block()?;
-    if let Some(post) = &step.marking.post_file {
-        if !step.marking.rerun && post.exists() {
-            tracing::info!(post = %post.display(), "the step already ran (its marker exists): not running it again");
-            return Ok(0);
-        }
+    if already_ran(step) {
+        return Ok(0);
     }
-    // The locks first, held until the verdict is written whatever happens
-    // next: one for the post file, and one for the ready file, so that the
-    // waiters of a sidecar killed before it was ready fail fast too.
-    let held: Vec<lock::Held> = match reap::become_subreaper().and_then(|()| {
-        step.marking
-            .post_file
-            .iter()
-            .chain(&step.sidecar.ready_file)
-            .map(|marker| lock::Held::take(marker))
-            .collect()
-    }) {
+    let held = match prepare(step) {
         Ok(held) => held,
         Err(err) => return fail(step, err),
     };
-    if let Err(err) = clear_stale(step) {
-        return fail(step, err);
-    }
+    // Wait, then run: in the async runtime only when there is something to
+    // wait for, watch, probe, capture or retry.
     let report = if step.needs_runtime() {
         in_runtime(step, &blocked)
     } else {
@@ -129,6 +115,7 @@ pub fn run(step: &Step) -> Result<u8> {
         Ok(report) => report,
         Err(err) => return fail(step, err),
     };
+    // Mark.
     finish(step, &mut report)?;
     for lock in held {
         lock.release();
@@ -141,6 +128,37 @@ pub fn run(step: &Step) -> Result<u8> {
         .into()),
         None => Ok(report.code),
     }
+}
+
+/// Whether the step's success marker exists from an earlier run (and
+/// `--rerun` does not ask to run it again): a restarted pod resumes.
+fn already_ran(step: &Step) -> bool {
+    let ran = !step.marking.rerun && step.marking.post_file.as_ref().is_some_and(|p| p.exists());
+    if ran {
+        tracing::info!("the step already ran (its marker exists): not running it again");
+    }
+    ran
+}
+
+/// Takes the locks, held until the verdict is written whatever happens next
+/// (one for the post file, and one for the ready file, so that the waiters
+/// of a sidecar killed before it was ready fail fast too), then clears what
+/// an earlier attempt left.
+fn prepare(step: &Step) -> Result<Vec<lock::Held>> {
+    reap::become_subreaper()?;
+    let held = step
+        .marking
+        .post_file
+        .iter()
+        .chain(&step.sidecar.ready_file)
+        .map(|marker| lock::Held::take(marker))
+        .collect::<Result<Vec<_>>>()?;
+    if let Err(err) = clear_stale(step) {
+        // Held on until exit, past the verdict that `fail` writes.
+        std::mem::forget(held);
+        return Err(err);
+    }
+    Ok(held)
 }
 
 /// Waits and runs the command in a single-threaded async runtime, for a step
