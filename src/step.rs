@@ -133,11 +133,13 @@ pub fn run(step: &Step) -> Result<u8> {
 /// Whether the step's success marker exists from an earlier run (and
 /// `--rerun` does not ask to run it again): a restarted pod resumes.
 fn already_ran(step: &Step) -> bool {
-    let ran = !step.marking.rerun && step.marking.post_file.as_ref().is_some_and(|p| p.exists());
-    if ran {
-        tracing::info!("the step already ran (its marker exists): not running it again");
+    match &step.marking.post_file {
+        Some(post) if !step.marking.rerun && post.exists() => {
+            tracing::info!(post = %post.display(), "the step already ran (its marker exists): not running it again");
+            true
+        }
+        _ => false,
     }
-    ran
 }
 
 /// Takes the locks, held until the verdict is written whatever happens next
