@@ -19,11 +19,17 @@ _baton() {
             baton,cp)
                 cmd="baton__subcmd__cp"
                 ;;
+            baton,decode-script)
+                cmd="baton__subcmd__decode__subcmd__script"
+                ;;
             baton,init)
                 cmd="baton__subcmd__init"
                 ;;
             baton,install)
                 cmd="baton__subcmd__install"
+                ;;
+            baton,step-init)
+                cmd="baton__subcmd__step__subcmd__init"
                 ;;
             *)
                 ;;
@@ -32,7 +38,7 @@ _baton() {
 
     case "${cmd}" in
         baton)
-            opts="-h -V --wait-file --wait-file-content --cancel-file --post-file --termination-path --step-metadata-dir --results --results-dir --rerun --timeout --grace-period --success-exit-codes --no-kill-group --on-error --retries --retry-delay --env-file --ready-file --ready-probe --ready-interval --ready-timeout --stop-file --stop-keeps-exit-code --stdout-path --stderr-path --entrypoint --log-level --log-format --help --version install cp init"
+            opts="-h -V --wait-file --wait-file-content --cancel-file --post-file --termination-path --step-metadata-dir --results --results-dir --rerun --timeout --grace-period --success-exit-codes --no-kill-group --on-error --retries --retry-delay --env-file --ready-file --ready-probe --ready-interval --ready-timeout --stop-file --stop-keeps-exit-code --stdout-path --stderr-path --entrypoint --log-level --log-format --help --version install cp init step-init decode-script"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,6 +177,20 @@ _baton() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        baton__subcmd__decode__subcmd__script)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         baton__subcmd__init)
             opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -186,6 +206,20 @@ _baton() {
             return 0
             ;;
         baton__subcmd__install)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        baton__subcmd__step__subcmd__init)
             opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -71,7 +71,8 @@ pub struct Log {
     pub log_format: logging::Format,
 }
 
-/// The subcommands: all three copy the running binary.
+/// The subcommands: the initContainers' work (copying the running binary, and
+/// what Tekton's init containers ask of its entrypoint).
 #[derive(Debug, Subcommand)]
 pub enum Sub {
     /// Copy this binary to DEST (a file path; a directory, or a path ending in /, means DEST/baton)
@@ -80,7 +81,7 @@ pub enum Sub {
         #[arg(value_name = "DEST")]
         dest: PathBuf,
     },
-    /// Tekton spelling of install (SRC is ignored: the running binary is copied)
+    /// Tekton spelling of install, mode 0311 (SRC is ignored: the running binary is copied)
     #[command(override_usage = "baton cp SRC DEST")]
     Cp {
         #[arg(value_name = "SRC")]
@@ -88,7 +89,7 @@ pub enum Sub {
         #[arg(value_name = "DEST")]
         dest: PathBuf,
     },
-    /// Tekton spelling of install (SRC and STEP names are ignored)
+    /// Tekton spelling of install, mode 0311 (SRC is ignored), then step-init STEP...
     #[command(override_usage = "baton init SRC DEST [STEP...]")]
     Init {
         #[arg(value_name = "SRC")]
@@ -97,6 +98,18 @@ pub enum Sub {
         dest: PathBuf,
         #[arg(value_name = "STEP", allow_hyphen_values = true)]
         steps: Vec<OsString>,
+    },
+    /// Tekton: make /tekton/steps/STEP and /tekton/steps/I links to /tekton/run/I/status
+    #[command(override_usage = "baton step-init [STEP...]")]
+    StepInit {
+        #[arg(value_name = "STEP", allow_hyphen_values = true)]
+        steps: Vec<OsString>,
+    },
+    /// Tekton's place-scripts: replace the base64 text in FILE with the script it encodes
+    #[command(override_usage = "baton decode-script FILE")]
+    DecodeScript {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 

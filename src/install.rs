@@ -14,13 +14,16 @@ use crate::marker;
 /// directory or mount that the destination knows nothing of.
 const SELF_EXE: &str = "/proc/self/exe";
 
+/// The mode `install` gives the copy.
+pub const MODE: u32 = 0o755;
+
 /// Copies the running binary to `dest` (or `dest/baton` when `dest` is a
-/// directory, or ends in `/`), atomically and with mode 0755. A symlink at the
-/// destination is replaced, never followed.
-pub fn install(dest: &Path) -> Result<PathBuf> {
+/// directory, or ends in `/`), atomically and with `mode` whatever the umask.
+/// A symlink at the destination is replaced, never followed.
+pub fn install(dest: &Path, mode: u32) -> Result<PathBuf> {
     let target = target_of(dest);
     let mut source = open_self()?;
-    marker::copy_atomic(&mut source, &target, 0o755)
+    marker::copy_atomic(&mut source, &target, mode)
         .with_context(|| format!("installing baton to {}", target.display()))?;
     tracing::info!(path = %target.display(), "installed");
     Ok(target)

@@ -23,6 +23,7 @@ pub mod signals;
 pub mod startup;
 pub mod step;
 pub mod supervise;
+pub mod tekton;
 pub mod termination;
 pub mod timestamp;
 pub mod wait;
@@ -35,10 +36,14 @@ use cli::{Cli, Sub};
 /// Does what the command line asks and returns baton's exit code.
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.sub {
-        Some(Sub::Install { dest } | Sub::Cp { dest, .. } | Sub::Init { dest, .. }) => {
-            install::install(&dest)?;
-            Ok(0)
+        Some(Sub::Install { dest }) => install::install(&dest, install::MODE).map(|_| 0),
+        Some(Sub::Cp { dest, .. }) => install::install(&dest, tekton::BINARY_MODE).map(|_| 0),
+        Some(Sub::Init { dest, steps, .. }) => {
+            install::install(&dest, tekton::BINARY_MODE)?;
+            tekton::link_steps(&steps).map(|()| 0)
         }
+        Some(Sub::StepInit { steps }) => tekton::link_steps(&steps).map(|()| 0),
+        Some(Sub::DecodeScript { file }) => tekton::decode_script(&file).map(|()| 0),
         None => step::run(&cli.step),
     }
 }

@@ -15,5 +15,6 @@ mod restart;
 mod sidecar;
 mod signals;
 mod static_binary;
+mod tekton;
 mod termination;
 mod wait;

@@ -1,0 +1,97 @@
+//! What Tekton's init containers ask of its entrypoint binary besides the
+//! copy: the `/tekton/steps` links (`init`, `step-init`) and the decoding of
+//! the `script:` files that the place-scripts container writes
+//! (`decode-script`). The facts are tektoncd/pipeline's
+//! `cmd/entrypoint/subcommands` and `pkg/pod/script.go`.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+
+use crate::exit_code::{Failure, USAGE};
+
+/// The mode Tekton gives the entrypoint binary it copies (`cp`, `init`).
+pub const BINARY_MODE: u32 = 0o311;
+
+/// Where Tekton's directories are: `/tekton`, or `$BATON_TEKTON_ROOT` (for
+/// tests, and for a layout of one's own).
+pub fn root() -> PathBuf {
+    std::env::var_os("BATON_TEKTON_ROOT").map_or_else(|| PathBuf::from("/tekton"), PathBuf::from)
+}
+
+/// Makes `ROOT/steps/NAME` and `ROOT/steps/I`, for the I-th of `steps`,
+/// links to `ROOT/run/I/status`, the directory only step I may write: so
+/// that `$(steps.NAME.exitCode.path)` and step results resolve. A link that
+/// exists already (a restarted container) is left as it is.
+pub fn link_steps(steps: &[OsString]) -> Result<()> {
+    let root = root();
+    let dir = root.join("steps");
+    fs::create_dir_all(&dir).with_context(|| format!("creating directory {}", dir.display()))?;
+    for (i, name) in steps.iter().enumerate() {
+        let status = root.join("run").join(i.to_string()).join("status");
+        for link in [dir.join(name), dir.join(i.to_string())] {
+            match std::os::unix::fs::symlink(&status, &link) {
+                Err(err) if err.kind() != ErrorKind::AlreadyExists => {
+                    return Err(err).with_context(|| {
+                        format!("linking {} to {}", link.display(), status.display())
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    tracing::info!(steps = steps.len(), dir = %dir.display(), "step links made");
+    Ok(())
+}
+
+/// Go's `base64.StdEncoding`, as Tekton decodes with it: padded, lenient
+/// about the unused bits of the last symbol.
+const GO_STD: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Replaces the base64 text in `path` with the script it encodes, in place,
+/// keeping the file's mode (place-scripts made it executable). Line breaks
+/// are skipped, as Go's decoder does (the heredoc ends in one). A file that
+/// is not base64 is bad input (exit 2), and is left as it was.
+pub fn decode_script(path: &Path) -> Result<()> {
+    let encoded =
+        fs::read(path).with_context(|| format!("reading script file {}", path.display()))?;
+    let text: Vec<u8> = encoded
+        .into_iter()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    let script = GO_STD.decode(&text).map_err(|err| Failure {
+        code: USAGE,
+        message: format!("script file {} is not base64: {err}", path.display()),
+    })?;
+    fs::write(path, script).with_context(|| format!("writing script file {}", path.display()))?;
+    tracing::info!(path = %path.display(), "script decoded");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GO_STD;
+    use base64::Engine as _;
+
+    #[test]
+    fn decodes_as_go_s_std_encoding() {
+        assert_eq!(GO_STD.decode("aGk=").unwrap(), b"hi");
+        assert_eq!(
+            GO_STD.decode("aGl=").unwrap(),
+            b"hi",
+            "trailing bits allowed"
+        );
+        assert!(GO_STD.decode("aGk").is_err(), "padding required");
+        assert!(GO_STD.decode("a$k=").is_err());
+    }
+}
