@@ -148,6 +148,14 @@ fn voluntary_switches(pid: i32) -> u64 {
         .unwrap()
 }
 
+/// Whether process `pid` is asleep (state `S` in /proc/PID/stat).
+fn is_asleep(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('S'))
+    })
+}
+
 /// A step whose predecessor is alive watches only the predecessor's lock file,
 /// not the directory the steps share: markers of other steps written there do
 /// not wake it, and the predecessor's own marker still does.
@@ -171,6 +179,14 @@ fn a_waiter_whose_predecessor_lives_is_not_woken_by_other_markers() {
     let lock_inode = std::fs::metadata(sb.path("m/a.lock")).unwrap().ino();
     wait_for("the waiter to watch the lock file alone", || {
         watched_inodes(waiter.pid()) == [lock_inode]
+    });
+    // The watch can be in place a moment before the waiter goes to sleep on
+    // it (its last look, then the block): settled means asleep, and not
+    // switching, for a while.
+    wait_for("the waiter to sleep on its watch", || {
+        let start = voluntary_switches(waiter.pid());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        is_asleep(waiter.pid()) && voluntary_switches(waiter.pid()) == start
     });
     let before = voluntary_switches(waiter.pid());
     for i in 0..20 {
