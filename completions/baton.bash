@@ -38,7 +38,7 @@ _baton() {
 
     case "${cmd}" in
         baton)
-            opts="-h -V --wait-file --wait-file-content --cancel-file --post-file --termination-path --step-metadata-dir --results --results-dir --rerun --timeout --grace-period --success-exit-codes --no-kill-group --on-error --retries --retry-delay --env-file --ready-file --ready-probe --ready-interval --ready-timeout --stop-file --stop-keeps-exit-code --stdout-path --stderr-path --entrypoint --log-level --log-format --help --version install cp init step-init decode-script"
+            opts="-h -V --wait-file --wait-file-content --cancel-file --post-file --termination-path --step-metadata-dir --results --results-dir --rerun --timeout --grace-period --success-exit-codes --no-kill-group --on-error --retries --retry-delay --env-file --ready-file --ready-probe --ready-interval --ready-timeout --stop-file --stop-keeps-exit-code --stdout-path --stderr-path --mode --step-results --when-expressions --result-from --compress-termination-message --enable-spire --breakpoint-on-failure --debug-before-step --basic-git --ssh-git --basic-docker --docker-config --docker-cfg --entrypoint --log-level --log-format --help --version install cp init step-init decode-script"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -141,6 +141,58 @@ _baton() {
                     return 0
                     ;;
                 --stderr-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "baton tekton" -- "${cur}"))
+                    return 0
+                    ;;
+                --step-results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --when-expressions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --result-from)
+                    COMPREPLY=($(compgen -W "termination-message sidecar-logs" -- "${cur}"))
+                    return 0
+                    ;;
+                --compress-termination-message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --enable-spire)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --breakpoint-on-failure)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-before-step)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --basic-git)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssh-git)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --basic-docker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --docker-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --docker-cfg)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_baton_global_optspecs
-    string join \n wait-file= wait-file-content= cancel-file= post-file= termination-path= step-metadata-dir= results= results-dir= rerun= timeout= grace-period= success-exit-codes= no-kill-group= on-error= retries= retry-delay= env-file= ready-file= ready-probe= ready-interval= ready-timeout= stop-file= stop-keeps-exit-code= stdout-path= stderr-path= entrypoint= log-level= log-format= h/help V/version
+    string join \n wait-file= wait-file-content= cancel-file= post-file= termination-path= step-metadata-dir= results= results-dir= rerun= timeout= grace-period= success-exit-codes= no-kill-group= on-error= retries= retry-delay= env-file= ready-file= ready-probe= ready-interval= ready-timeout= stop-file= stop-keeps-exit-code= stdout-path= stderr-path= mode= step-results= when-expressions= result-from= compress-termination-message= enable-spire= breakpoint-on-failure= debug-before-step= basic-git= ssh-git= basic-docker= docker-config= docker-cfg= entrypoint= log-level= log-format= h/help V/version
 end
 
 function __fish_baton_needs_command
@@ -50,6 +50,21 @@ complete -c baton -n "__fish_baton_needs_command" -l stop-file -d 'Stop the comm
 complete -c baton -n "__fish_baton_needs_command" -l stop-keeps-exit-code -d 'After a stop asked for by a stop file, exit with the command\'s own code' -r
 complete -c baton -n "__fish_baton_needs_command" -l stdout-path -d 'Also copy the command\'s stdout to PATH (appended; parent directories created)' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l stderr-path -d 'Also copy the command\'s stderr to PATH (may be the same file as --stdout-path)' -r -F
+complete -c baton -n "__fish_baton_needs_command" -l mode -d 'Behave as Tekton\'s entrypoint (markers, exitCode files, termination keys, exit codes) or as baton [default: tekton when run as `entrypoint`, else baton]' -r -f -a "baton\t'baton\'s own documented behaviour'
+tekton\t'Tekton\'s entrypoint\'s, wherever its controller or a Task can see it'"
+complete -c baton -n "__fish_baton_needs_command" -l step-results -d 'Step result names (comma-separated): each DIR/results/NAME of --step-metadata-dir goes into the termination message' -r
+complete -c baton -n "__fish_baton_needs_command" -l when-expressions -d 'The step\'s `when` expressions, as the controller writes them (JSON); the command runs only if all allow it' -r
+complete -c baton -n "__fish_baton_needs_command" -l result-from -d 'Where the results go: termination-message, or sidecar-logs (left in their files for Tekton\'s sidecar)' -r -f -a "termination-message\t'Into the termination message'
+sidecar-logs\t'Left in their files, for Tekton\'s results sidecar to read'"
+complete -c baton -n "__fish_baton_needs_command" -l compress-termination-message -d 'Compress the termination message (`tknz:` and base64 of raw deflate) when that makes it shorter' -r
+complete -c baton -n "__fish_baton_needs_command" -l enable-spire -d 'SPIRE signing of results: not in this build; true fails the step (exit 1)' -r
+complete -c baton -n "__fish_baton_needs_command" -l breakpoint-on-failure -d 'Debugging: on failure, leave no verdict and wait for POST.breakpointexit, then exit with the code it holds' -r
+complete -c baton -n "__fish_baton_needs_command" -l debug-before-step -d 'Debugging: before running, wait for POST.beforestepexit (run) or POST.beforestepexit.err (fail)' -r
+complete -c baton -n "__fish_baton_needs_command" -l basic-git -d 'creds-init: a basic-auth Git secret, SECRET=URL (repeatable), from /tekton/creds-secrets/SECRET' -r
+complete -c baton -n "__fish_baton_needs_command" -l ssh-git -d 'creds-init: an SSH Git secret, SECRET=URL (repeatable)' -r
+complete -c baton -n "__fish_baton_needs_command" -l basic-docker -d 'creds-init: a basic-auth Docker registry secret, SECRET=URL (repeatable)' -r
+complete -c baton -n "__fish_baton_needs_command" -l docker-config -d 'creds-init: a `kubernetes.io/dockerconfigjson` secret (repeatable)' -r
+complete -c baton -n "__fish_baton_needs_command" -l docker-cfg -d 'creds-init: a `kubernetes.io/dockercfg` secret (repeatable)' -r
 complete -c baton -n "__fish_baton_needs_command" -l entrypoint -d 'The command to run; its arguments follow `--`' -r
 complete -c baton -n "__fish_baton_needs_command" -l log-level -d 'baton\'s own diagnostics on stderr: off, error, warn, info, debug, trace, or directives such as `baton::wait=debug,warn` [default: $BATON_LOG, else error]' -r
 complete -c baton -n "__fish_baton_needs_command" -l log-format -d 'Format of baton\'s own diagnostics: text or JSON lines' -r -f -a "text\t'One line of text per event'

@@ -22,7 +22,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::filter::Targets;
 
 use crate::logging;
-use crate::settings::{Argv, Marking, Output, Running, Sidecar, Step, Waiting};
+use crate::settings::{Argv, Marking, Mode, Output, Running, Sidecar, Step, Tekton, Waiting};
 
 /// The first line of the usage; the subcommands have their own.
 const USAGE: &str = "baton [OPTIONS] [--entrypoint CMD] -- [COMMAND] [ARG...]";
@@ -165,10 +165,21 @@ pub fn parse() -> Cli {
 /// suggestions and all, is the one given.
 pub fn try_parse(args: &[OsString]) -> Result<Cli, Stop> {
     let words = args.get(1..).unwrap_or_default();
-    let cli = match parse_named_groups(words) {
+    let mut cli = match parse_named_groups(words) {
         Some(cli) => cli,
         None => parse_whole(words)?,
     };
+    // Tekton's controller runs its entrypoint as /tekton/bin/entrypoint
+    // (and its image's /ko-app/entrypoint): that name asks for its behaviour.
+    let as_entrypoint = args
+        .first()
+        .and_then(|argv0| std::path::Path::new(argv0).file_name())
+        .is_some_and(|name| name == "entrypoint");
+    cli.step.tekton.mode.get_or_insert(if as_entrypoint {
+        Mode::Tekton
+    } else {
+        Mode::Baton
+    });
     if cli.sub.is_none() && cli.step.argv.entrypoint.is_none() && cli.step.argv.command.is_empty() {
         return Err(Stop::Usage(format!(
             "no command given: put it after `--` (or use --entrypoint); usage: {USAGE}"
@@ -218,6 +229,7 @@ fn parse_named_groups(words: &[OsString]) -> Option<Cli> {
             running: group(built[Group::Running as usize], &mut m)?,
             sidecar: group(built[Group::Sidecar as usize], &mut m)?,
             output: group(built[Group::Output as usize], &mut m)?,
+            tekton: group(built[Group::Tekton as usize], &mut m)?,
             argv: group(true, &mut m)?,
         },
         log: group(built[Group::Log as usize], &mut m)?,
@@ -244,10 +256,11 @@ enum Group {
     Running,
     Sidecar,
     Output,
+    Tekton,
     Log,
 }
 
-const GROUPS: usize = 6;
+const GROUPS: usize = 7;
 
 /// The group of the option with GNU name `name` (`entrypoint` is in the
 /// command's group, always built). `every_option_is_in_its_group` checks
@@ -266,6 +279,19 @@ fn group_of(name: &str) -> Option<Group> {
         | "stop-file"
         | "stop-keeps-exit-code" => Group::Sidecar,
         "stdout-path" | "stderr-path" => Group::Output,
+        "mode"
+        | "step-results"
+        | "when-expressions"
+        | "result-from"
+        | "compress-termination-message"
+        | "enable-spire"
+        | "breakpoint-on-failure"
+        | "debug-before-step"
+        | "basic-git"
+        | "ssh-git"
+        | "basic-docker"
+        | "docker-config"
+        | "docker-cfg" => Group::Tekton,
         "log-level" | "log-format" => Group::Log,
         _ => return None,
     })
@@ -314,6 +340,7 @@ impl Options {
                     Group::Running => Running::augment_args(command),
                     Group::Sidecar => Sidecar::augment_args(command),
                     Group::Output => Output::augment_args(command),
+                    Group::Tekton => Tekton::augment_args(command),
                     Group::Log => Log::augment_args(command),
                 };
             }
@@ -569,6 +596,7 @@ mod tests {
                 Sidecar::augment_args(clap::Command::new("t")),
             ),
             (Group::Output, Output::augment_args(clap::Command::new("t"))),
+            (Group::Tekton, Tekton::augment_args(clap::Command::new("t"))),
             (Group::Log, Log::augment_args(clap::Command::new("t"))),
         ];
         for (group, command) in &groups {
@@ -771,6 +799,31 @@ mod tests {
         let message = usage(&["-post_flie=x", "--", "true"]);
         assert!(message.contains("'-post_flie'"), "{message}");
         assert!(message.contains("'--post-file'"), "{message}");
+    }
+
+    #[test]
+    fn the_mode_follows_the_name_unless_given() {
+        let mode = |argv0: &str, words: &[&str]| {
+            let args: Vec<OsString> = std::iter::once(argv0)
+                .chain(words.iter().copied())
+                .map(OsString::from)
+                .collect();
+            try_parse(&args).unwrap().step.tekton.mode
+        };
+        assert_eq!(
+            mode("/tekton/bin/entrypoint", &["--", "x"]),
+            Some(Mode::Tekton)
+        );
+        assert_eq!(mode("/ko-app/entrypoint", &["--", "x"]), Some(Mode::Tekton));
+        assert_eq!(mode("/baton-bin/baton", &["--", "x"]), Some(Mode::Baton));
+        assert_eq!(
+            mode("entrypoint", &["-mode=baton", "--", "x"]),
+            Some(Mode::Baton)
+        );
+        assert_eq!(
+            mode("baton", &["--mode", "tekton", "--", "x"]),
+            Some(Mode::Tekton)
+        );
     }
 
     #[test]

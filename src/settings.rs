@@ -32,6 +32,8 @@ pub struct Step {
     #[command(flatten)]
     pub output: Output,
     #[command(flatten)]
+    pub tekton: Tekton,
+    #[command(flatten)]
     pub argv: Argv,
 }
 
@@ -164,6 +166,93 @@ pub struct Output {
     pub stderr_path: Option<PathBuf>,
 }
 
+/// Tekton's entrypoint: the flags its controller writes that only Tekton
+/// uses (see docs/tekton.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Tekton's entrypoint")]
+#[allow(clippy::struct_excessive_bools)]
+pub struct Tekton {
+    /// Behave as Tekton's entrypoint (markers, exitCode files, termination keys, exit codes) or as baton [default: tekton when run as `entrypoint`, else baton]
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub mode: Option<Mode>,
+
+    /// Step result names (comma-separated): each DIR/results/NAME of --step-metadata-dir goes into the termination message
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub step_results: Vec<String>,
+
+    /// The step's `when` expressions, as the controller writes them (JSON); the command runs only if all allow it
+    #[arg(long, value_name = "JSON")]
+    pub when_expressions: Option<String>,
+
+    /// Where the results go: termination-message, or sidecar-logs (left in their files for Tekton's sidecar)
+    #[arg(
+        long,
+        value_name = "METHOD",
+        value_enum,
+        default_value = "termination-message"
+    )]
+    pub result_from: ResultFrom,
+
+    /// Compress the termination message (`tknz:` and base64 of raw deflate) when that makes it shorter
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub compress_termination_message: bool,
+
+    /// SPIRE signing of results: not in this build; true fails the step (exit 1)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub enable_spire: bool,
+
+    /// Debugging: on failure, leave no verdict and wait for POST.breakpointexit, then exit with the code it holds
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub breakpoint_on_failure: bool,
+
+    /// Debugging: before running, wait for POST.beforestepexit (run) or POST.beforestepexit.err (fail)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub debug_before_step: bool,
+
+    /// creds-init: a basic-auth Git secret, SECRET=URL (repeatable), from /tekton/creds-secrets/SECRET
+    #[arg(long = "basic-git", value_name = "SECRET=URL")]
+    pub basic_git: Vec<String>,
+
+    /// creds-init: an SSH Git secret, SECRET=URL (repeatable)
+    #[arg(long = "ssh-git", value_name = "SECRET=URL")]
+    pub ssh_git: Vec<String>,
+
+    /// creds-init: a basic-auth Docker registry secret, SECRET=URL (repeatable)
+    #[arg(long = "basic-docker", value_name = "SECRET=URL")]
+    pub basic_docker: Vec<String>,
+
+    /// creds-init: a `kubernetes.io/dockerconfigjson` secret (repeatable)
+    #[arg(long = "docker-config", value_name = "SECRET")]
+    pub docker_config: Vec<String>,
+
+    /// creds-init: a `kubernetes.io/dockercfg` secret (repeatable)
+    #[arg(long = "docker-cfg", value_name = "SECRET")]
+    pub docker_cfg: Vec<String>,
+}
+
+/// How baton behaves where Tekton's entrypoint and baton differ (`--mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// baton's own documented behaviour.
+    Baton,
+    /// Tekton's entrypoint's, wherever its controller or a Task can see it.
+    Tekton,
+}
+
+/// Where a step's results go (`--result-from`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ResultFrom {
+    /// Into the termination message.
+    #[default]
+    TerminationMessage,
+    /// Left in their files, for Tekton's results sidecar to read.
+    SidecarLogs,
+}
+
 /// The command.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 #[command(next_help_heading = "Command")]
@@ -242,6 +331,12 @@ impl Step {
             command,
         } = &self.argv;
         entrypoint.iter().chain(command).cloned().collect()
+    }
+
+    /// Whether baton behaves as Tekton's entrypoint (`--mode`, resolved by
+    /// `cli` from the name baton was run as).
+    pub fn tekton_mode(&self) -> bool {
+        self.tekton.mode == Some(Mode::Tekton)
     }
 
     /// `--timeout`, where one is set (0 means none).
@@ -342,6 +437,7 @@ mod tests {
         assert_eq!(Running::default(), clap_default::<Running>());
         assert_eq!(Sidecar::default(), clap_default::<Sidecar>());
         assert_eq!(Output::default(), clap_default::<Output>());
+        assert_eq!(Tekton::default(), clap_default::<Tekton>());
         assert_eq!(Argv::default(), clap_default::<Argv>());
         assert_eq!(Step::default(), clap_default::<Step>());
     }
