@@ -180,6 +180,19 @@ pub fn try_parse(args: &[OsString]) -> Result<Cli, Stop> {
     } else {
         Mode::Baton
     });
+    if cli.step.tekton_mode() {
+        // Tekton's entrypoint's defaults: its termination path, and the
+        // downward-API file through which the controller cancels a step.
+        let root = crate::tekton::root();
+        let marking = &mut cli.step.marking;
+        marking
+            .termination_path
+            .get_or_insert_with(|| root.join("termination"));
+        let waiting = &mut cli.step.waiting;
+        waiting
+            .cancel_file
+            .get_or_insert_with(|| root.join("downward/cancel"));
+    }
     if cli.sub.is_none() && cli.step.argv.entrypoint.is_none() && cli.step.argv.command.is_empty() {
         return Err(Stop::Usage(format!(
             "no command given: put it after `--` (or use --entrypoint); usage: {USAGE}"

@@ -34,6 +34,17 @@ pub fn write_verdict(post: &Path, code: u8) -> Result<()> {
     write_code(&target, code)
 }
 
+/// Writes the verdict of a step as Tekton's entrypoint does: an empty `POST`
+/// with code 0, an empty `POST.err` otherwise.
+pub fn write_empty_verdict(post: &Path, code: u8) -> Result<()> {
+    let target = if code == 0 {
+        post.to_path_buf()
+    } else {
+        err_path(post)
+    };
+    write_atomic(&target, b"", 0o644)
+}
+
 /// Writes a marker holding `code` at exactly `path`.
 pub fn write_code(path: &Path, code: u8) -> Result<()> {
     write_atomic(path, format!("{code}\n").as_bytes(), 0o644)

@@ -339,6 +339,13 @@ impl Step {
         self.tekton.mode == Some(Mode::Tekton)
     }
 
+    /// Whether the cancel file counts only once it is non-empty: with
+    /// `--wait-file-content`, and always in Tekton's mode (the downward-API
+    /// file is there, empty, until the controller cancels).
+    pub fn cancel_needs_content(&self) -> bool {
+        self.waiting.wait_file_content || self.tekton_mode()
+    }
+
     /// `--timeout`, where one is set (0 means none).
     pub fn timeout(&self) -> Option<Duration> {
         limit(self.running.timeout)

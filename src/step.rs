@@ -22,10 +22,11 @@ use crate::marker::{self, err_path};
 use crate::output;
 use crate::reap::{self, Reaper};
 use crate::requests::{self, Request};
-use crate::settings::OnError;
 pub use crate::settings::Step;
+use crate::settings::{OnError, ResultFrom};
 use crate::signals::{self, Signals};
 use crate::supervise::{self, Cause, Ended};
+use crate::tekton;
 use crate::termination::{self, Entry};
 use crate::timestamp::rfc3339_millis;
 use crate::wait::{self, Outcome};
@@ -69,18 +70,22 @@ impl Report {
         }
     }
 
-    /// baton's own entries of the termination message.
-    fn entries(&self) -> Vec<Entry> {
+    /// baton's own entries of the termination message. In Tekton's mode,
+    /// as its controller reads them (`pkg/pod/status.go`): an `ExitCode`
+    /// entry means "continued", so it is there only under `--on-error
+    /// continue`, and no `Continued` reason (the controller derives it).
+    fn entries(&self, tekton: bool) -> Vec<Entry> {
         let kind = termination::INTERNAL;
-        let mut out = vec![
-            Entry::new("StartedAt", rfc3339_millis(self.started_at), kind),
-            Entry::new(
-                "ExitCode",
-                self.command_code.unwrap_or(self.code).to_string(),
-                kind,
-            ),
-        ];
-        if let Some(reason) = self.reason {
+        let mut out = vec![Entry::new(
+            "StartedAt",
+            rfc3339_millis(self.started_at),
+            kind,
+        )];
+        if !tekton || self.command_code.is_some() {
+            let code = self.command_code.unwrap_or(self.code);
+            out.push(Entry::new("ExitCode", code.to_string(), kind));
+        }
+        if let Some(reason) = self.reason.filter(|r| !(tekton && *r == "Continued")) {
             out.push(Entry::new("Reason", reason, kind));
         }
         if let Some(attempts) = self.attempts {
@@ -106,7 +111,16 @@ pub fn run(step: &Step) -> Result<u8> {
     };
     // Wait, then run: in the async runtime only when there is something to
     // wait for, watch, probe, capture or retry.
-    let report = if step.needs_runtime() {
+    let report = if step.tekton.enable_spire {
+        Ok(Report::new(
+            exit_code::SKIPPED,
+            None,
+            Some(
+                "SPIRE is not in this build of baton: --enable-spire cannot sign the results"
+                    .into(),
+            ),
+        ))
+    } else if step.needs_runtime() {
         in_runtime(step, &blocked)
     } else {
         execute_blocking(step, &blocked)
@@ -115,6 +129,9 @@ pub fn run(step: &Step) -> Result<u8> {
         Ok(report) => report,
         Err(err) => return fail(step, err),
     };
+    if step.tekton_mode() {
+        in_tekton_terms(&mut report);
+    }
     // Mark.
     finish(step, &mut report)?;
     for lock in held {
@@ -155,7 +172,7 @@ fn prepare(step: &Step) -> Result<Vec<lock::Held>> {
         .chain(&step.sidecar.ready_file)
         .map(|marker| lock::Held::take(marker))
         .collect::<Result<Vec<_>>>()?;
-    if let Err(err) = clear_stale(step) {
+    if let Err(err) = clear_stale(step).and_then(|()| metadata_dirs(step)) {
         // Held on until exit, past the verdict that `fail` writes.
         std::mem::forget(held);
         return Err(err);
@@ -185,6 +202,7 @@ fn in_runtime(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
             wait::Spec {
                 files: &step.waiting.wait_file,
                 content: step.waiting.wait_file_content,
+                cancel_content: step.cancel_needs_content(),
                 stop_files: &step.sidecar.stop_file,
                 cancel_file: step.waiting.cancel_file.as_deref(),
             },
@@ -318,6 +336,29 @@ fn fail(step: &Step, err: anyhow::Error) -> Result<u8> {
     Err(err)
 }
 
+/// Tekton's mode: the step's `results` and `artifacts` directories, made
+/// before waiting as Tekton's entrypoint makes them, for the command to write.
+fn metadata_dirs(step: &Step) -> Result<()> {
+    match &step.marking.step_metadata_dir {
+        Some(dir) if step.tekton_mode() => ["results", "artifacts"].iter().try_for_each(|sub| {
+            let path = dir.join(sub);
+            fs::create_dir_all(&path)
+                .with_context(|| format!("creating directory {}", path.display()))
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Tekton's exit codes for what baton names otherwise: a timeout exits 1,
+/// a cancelled step 9 (Tekton's entrypoint exits with SIGKILL's number).
+fn in_tekton_terms(report: &mut Report) {
+    match report.reason {
+        Some("TimeoutExceeded") => report.code = tekton::TIMEOUT_EXIT,
+        Some("Cancelled") => report.code = tekton::CANCELLED_EXIT,
+        _ => {}
+    }
+}
+
 /// Before waiting, with the step's lock held: clears what an earlier attempt
 /// of this step left (its failure marker, a ready file).
 fn clear_stale(step: &Step) -> Result<()> {
@@ -374,10 +415,16 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
     }
     if let Some(dir) = &step.marking.step_metadata_dir {
         let code = report.command_code.unwrap_or(report.code);
-        if let Err(err) =
-            marker::write_atomic(&dir.join("exitCode"), code.to_string().as_bytes(), 0o644)
-        {
-            first_error.get_or_insert(err);
+        let content = if step.tekton_mode() {
+            tekton::exit_code_file(report.code, report.command_code, report.reason)
+        } else {
+            Some(code.to_string())
+        };
+        if let Some(content) = content {
+            if let Err(err) = marker::write_atomic(&dir.join("exitCode"), content.as_bytes(), 0o644)
+            {
+                first_error.get_or_insert(err);
+            }
         }
     }
     if first_error.is_some() {
@@ -385,7 +432,13 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
         report.code = exit_code::INTERNAL;
     }
     if let Some(post) = &step.marking.post_file {
-        if let Err(err) = marker::write_verdict(post, report.code) {
+        // Tekton's markers are empty; baton's hold the exit code.
+        let written = if step.tekton_mode() {
+            marker::write_empty_verdict(post, report.code)
+        } else {
+            marker::write_verdict(post, report.code)
+        };
+        if let Err(err) = written {
             first_error.get_or_insert(err);
         }
     }
@@ -395,7 +448,11 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
 fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()> {
     let existing = termination::read(path)?;
     let results = read_results(step);
-    let mut rendered = termination::render(existing.clone(), &report.entries(), &results);
+    let mut rendered = termination::render(
+        existing.clone(),
+        &report.entries(step.tekton_mode()),
+        &results,
+    );
     // Naming what was left out makes baton's own entries longer, which can
     // leave out more: settle within as many rounds as there are results.
     for _ in 0..=results.len() {
@@ -415,33 +472,69 @@ fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()
         }
         report.reason = Some("ResultsTooLarge");
         report.message = Some(message);
-        rendered = termination::render(existing.clone(), &report.entries(), &results);
+        rendered = termination::render(
+            existing.clone(),
+            &report.entries(step.tekton_mode()),
+            &results,
+        );
     }
     termination::write(path, &rendered.text)
 }
 
-/// The results named by `--results` that exist in the results directory.
+/// The results named by `--results` that exist in the results directory,
+/// then the step results named by `--step-results` in the step's own
+/// `results` directory, then (Tekton's mode) the step's and the task's
+/// `provenance.json`, keyed by path as Tekton keys them. None with
+/// `--result-from sidecar-logs`: Tekton's sidecar reads them from the files.
 fn read_results(step: &Step) -> Vec<Entry> {
-    step.marking
+    if step.tekton.result_from == ResultFrom::SidecarLogs {
+        return Vec::new();
+    }
+    let mut out: Vec<Entry> = step
+        .marking
         .results
         .iter()
         .filter_map(|name| {
-            let path = step.marking.results_dir.join(name);
-            match fs::read(&path) {
-                Ok(bytes) => Some(Entry::new(
-                    name,
-                    String::from_utf8_lossy(&bytes),
-                    termination::RESULT,
-                )),
-                Err(err) => {
-                    if err.kind() != ErrorKind::NotFound {
-                        tracing::warn!(path = %path.display(), %err, "reading a result");
-                    }
-                    None
-                }
-            }
+            read_entry(
+                name,
+                &step.marking.results_dir.join(name),
+                termination::RESULT,
+            )
         })
-        .collect()
+        .collect();
+    if let Some(dir) = &step.marking.step_metadata_dir {
+        let results = dir.join("results");
+        out.extend(
+            step.tekton
+                .step_results
+                .iter()
+                .filter_map(|name| read_entry(name, &results.join(name), termination::STEP_RESULT)),
+        );
+        if step.tekton_mode() {
+            let step_provenance = dir.join("artifacts/provenance.json");
+            let task_provenance = tekton::root().join("artifacts/provenance.json");
+            for (path, kind) in [
+                (step_provenance, termination::STEP_ARTIFACTS),
+                (task_provenance, termination::TASK_ARTIFACTS),
+            ] {
+                out.extend(read_entry(&path.to_string_lossy(), &path, kind));
+            }
+        }
+    }
+    out
+}
+
+/// An entry `key` holding what `path` holds, if it exists.
+fn read_entry(key: &str, path: &Path, kind: u64) -> Option<Entry> {
+    match fs::read(path) {
+        Ok(bytes) => Some(Entry::new(key, String::from_utf8_lossy(&bytes), kind)),
+        Err(err) => {
+            if err.kind() != ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), %err, "reading a result");
+            }
+            None
+        }
+    }
 }
 
 /// Runs the command, again after a failure while retries are left, and
@@ -572,7 +665,12 @@ fn verdict(step: &Step, ended: &Ended) -> Report {
 /// `--on-error continue`: a command that failed on its own still counts as a
 /// success for the chain; the real code is recorded.
 fn on_error(step: &Step, mut report: Report) -> Report {
-    let own_failure = matches!(report.reason, None | Some("TimeoutExceeded"));
+    // Tekton's entrypoint fails a step that timed out whatever `on_error` says.
+    let own_failure = match report.reason {
+        None => true,
+        Some("TimeoutExceeded") => !step.tekton_mode(),
+        Some(_) => false,
+    };
     if step.running.on_error == OnError::Continue && report.code != 0 && own_failure {
         tracing::info!(
             code = report.code,
@@ -600,7 +698,7 @@ enum Pause {
 async fn pause(delay: Duration, step: &Step, cx: &mut Listeners) -> Result<Pause> {
     let until = tokio::time::Instant::now() + delay;
     loop {
-        let content = step.waiting.wait_file_content;
+        let content = step.cancel_needs_content();
         match requests::requested(
             &mut cx.watch,
             &mut cx.locks,

@@ -244,7 +244,7 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) 
                 &mut cx.locks,
                 &step.sidecar.stop_file,
                 step.waiting.cancel_file.as_deref(),
-                step.waiting.wait_file_content,
+                step.cancel_needs_content(),
             )
             .unwrap_or_else(|err| {
                 // A stop file that cannot be looked at is no reason to abandon the command.

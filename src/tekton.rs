@@ -1,8 +1,10 @@
-//! What Tekton's init containers ask of its entrypoint binary besides the
-//! copy: the `/tekton/steps` links (`init`, `step-init`) and the decoding of
-//! the `script:` files that the place-scripts container writes
-//! (`decode-script`). The facts are tektoncd/pipeline's
-//! `cmd/entrypoint/subcommands` and `pkg/pod/script.go`.
+//! Where Tekton's entrypoint and baton differ, Tekton's side: the exit codes
+//! and `exitCode` files of its mode (`--mode tekton`), and what its init
+//! containers ask of the binary besides the copy: the `/tekton/steps` links
+//! (`init`, `step-init`) and the decoding of the `script:` files that the
+//! place-scripts container writes (`decode-script`). The facts are
+//! tektoncd/pipeline's `pkg/entrypoint`, `cmd/entrypoint/subcommands` and
+//! `pkg/pod/script.go` (docs/tekton.md).
 
 use std::ffi::OsString;
 use std::fs;
@@ -14,6 +16,26 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 
 use crate::exit_code::{Failure, USAGE};
+
+/// The exit code of a step that timed out, in Tekton's mode.
+pub const TIMEOUT_EXIT: u8 = 1;
+/// The exit code of a cancelled step, in Tekton's mode: its entrypoint exits
+/// with the number of SIGKILL.
+pub const CANCELLED_EXIT: u8 = 9;
+
+/// What Tekton's entrypoint writes to `STEP_METADATA_DIR/exitCode`, if
+/// anything (`pkg/entrypoint/entrypointer.go`): `0` for a success (and a
+/// step its `when` expressions skipped), the command's code under
+/// `on_error: continue`, `killed` for a cancelled step; nothing for a failure,
+/// a timeout or a skip after a failure upstream.
+pub fn exit_code_file(code: u8, command_code: Option<u8>, reason: Option<&str>) -> Option<String> {
+    match (reason, command_code) {
+        (Some("Cancelled"), _) => Some("killed".into()),
+        (_, Some(command)) => Some(command.to_string()),
+        _ if code == 0 => Some("0".into()),
+        _ => None,
+    }
+}
 
 /// The mode Tekton gives the entrypoint binary it copies (`cp`, `init`).
 pub const BINARY_MODE: u32 = 0o311;

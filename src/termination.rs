@@ -31,6 +31,12 @@ pub const MAX_BYTES: usize = 4096;
 pub const RESULT: u64 = 1;
 /// Tekton's `InternalTektonResultType`: everything baton records about a step.
 pub const INTERNAL: u64 = 3;
+/// Tekton's `StepResultType`: a result of the step itself (`--step-results`).
+pub const STEP_RESULT: u64 = 4;
+/// Tekton's `StepArtifactsResultType`: the step's `artifacts/provenance.json`.
+pub const STEP_ARTIFACTS: u64 = 5;
+/// Tekton's `TaskRunArtifactsResultType`: the task's `provenance.json`.
+pub const TASK_ARTIFACTS: u64 = 6;
 
 /// One entry of the message.
 #[derive(Debug, Clone, PartialEq, Eq)]

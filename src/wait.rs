@@ -41,6 +41,8 @@ pub enum Outcome {
 pub struct Spec<'a> {
     pub files: &'a [PathBuf],
     pub content: bool,
+    /// Whether the cancel file counts only once it is non-empty.
+    pub cancel_content: bool,
     pub stop_files: &'a [PathBuf],
     pub cancel_file: Option<&'a Path>,
 }
@@ -58,7 +60,7 @@ pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
             &mut cx.locks,
             spec.stop_files,
             spec.cancel_file,
-            spec.content,
+            spec.cancel_content,
         )? {
             Some(Request::Cancel(file)) => return Ok(Outcome::Cancelled(file)),
             Some(Request::Stop(file)) => return Ok(Outcome::StopRequested(file)),

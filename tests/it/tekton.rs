@@ -96,3 +96,230 @@ fn a_script_file_that_is_not_base64_is_bad_input_and_left_alone() {
     assert_eq!(sb.read("s"), "echo not encoded\n");
     sb.run(["decode-script", "missing"]).expect_code(125);
 }
+
+/// baton in Tekton's mode, with its Tekton directory in the sandbox.
+fn tekton_step(sb: &Sandbox, args: &[&str]) -> Command {
+    let mut command = sb.baton(["--mode", "tekton"].iter().chain(args));
+    command.env("BATON_TEKTON_ROOT", sb.path("tekton"));
+    command
+}
+
+/// The termination message as (key, value, type), from Tekton's default path.
+fn message(sb: &Sandbox) -> Vec<(String, String, u64)> {
+    crate::harness::termination_entries(&sb.read("tekton/termination"))
+}
+
+fn keys(entries: &[(String, String, u64)]) -> Vec<&str> {
+    entries.iter().map(|(k, _, _)| k.as_str()).collect()
+}
+
+fn value<'a>(entries: &'a [(String, String, u64)], key: &str) -> Option<&'a str> {
+    entries
+        .iter()
+        .find(|(k, _, _)| k == key)
+        .map(|(_, v, _)| v.as_str())
+}
+
+const META: [&str; 4] = [
+    "-post_file",
+    "run/0/out",
+    "-step_metadata_dir",
+    "run/0/status",
+];
+
+#[test]
+fn tekton_mode_success_and_failure_as_tekton_s_entrypoint_records_them() {
+    let sb = Sandbox::new();
+    let args = [&META[..], &["-entrypoint", "true", "--"]].concat();
+    sb.start(tekton_step(&sb, &args)).finish().expect_code(0);
+    assert_eq!(sb.read("run/0/out"), "", "Tekton's markers are empty");
+    assert_eq!(sb.read("run/0/status/exitCode"), "0");
+    assert_eq!(
+        keys(&message(&sb)),
+        ["StartedAt"],
+        "the controller reads Completed"
+    );
+    for sub in ["results", "artifacts"] {
+        assert!(sb.path("run/0/status").join(sub).is_dir(), "{sub}");
+    }
+
+    let sb = Sandbox::new();
+    let args = [&META[..], &["--", "sh", "-c", "exit 3"]].concat();
+    sb.start(tekton_step(&sb, &args)).finish().expect_code(3);
+    assert_eq!(sb.read("run/0/out.err"), "");
+    assert!(
+        !sb.exists("run/0/status/exitCode"),
+        "no exitCode for a failure"
+    );
+    assert_eq!(
+        keys(&message(&sb)),
+        ["StartedAt"],
+        "the controller reads Error"
+    );
+}
+
+#[test]
+fn tekton_mode_on_error_continue_records_the_code_as_continued() {
+    let sb = Sandbox::new();
+    let args = [
+        &META[..],
+        &["-on_error", "continue", "--", "sh", "-c", "exit 3"],
+    ]
+    .concat();
+    sb.start(tekton_step(&sb, &args)).finish().expect_code(0);
+    assert_eq!(sb.read("run/0/out"), "");
+    assert_eq!(sb.read("run/0/status/exitCode"), "3");
+    let entries = message(&sb);
+    assert_eq!(value(&entries, "ExitCode"), Some("3"));
+    assert_eq!(
+        value(&entries, "Reason"),
+        None,
+        "the controller derives Continued"
+    );
+}
+
+#[test]
+fn tekton_mode_timeout_exits_1_even_when_continuing() {
+    for continuing in [false, true] {
+        let sb = Sandbox::new();
+        let mut args = META.to_vec();
+        if continuing {
+            args.extend(["-on_error", "continue"]);
+        }
+        args.extend(["-timeout", "200ms", "--", "sleep", "30"]);
+        sb.start(tekton_step(&sb, &args)).finish().expect_code(1);
+        assert!(sb.exists("run/0/out.err"), "continuing: {continuing}");
+        assert!(!sb.exists("run/0/status/exitCode"));
+        let entries = message(&sb);
+        assert_eq!(value(&entries, "Reason"), Some("TimeoutExceeded"));
+        assert_eq!(value(&entries, "ExitCode"), None);
+    }
+}
+
+#[test]
+fn tekton_mode_cancel_file_stops_the_step_as_cancelled() {
+    let sb = Sandbox::new();
+    fs::create_dir_all(sb.path("tekton/downward")).unwrap();
+    // The downward-API file is there, empty, until the controller cancels.
+    fs::write(sb.path("tekton/downward/cancel"), "").unwrap();
+    let args = [
+        &META[..],
+        &["--", "sh", "-c", "touch started; exec sleep 30"],
+    ]
+    .concat();
+    let running = sb.start(tekton_step(&sb, &args));
+    crate::harness::wait_for("the command to start", || sb.exists("started"));
+    fs::write(sb.path("tekton/downward/cancel"), "true").unwrap();
+    running.finish().expect_code(9);
+    assert_eq!(sb.read("run/0/out.err"), "");
+    assert_eq!(sb.read("run/0/status/exitCode"), "killed");
+    assert_eq!(value(&message(&sb), "Reason"), Some("Cancelled"));
+}
+
+#[test]
+fn tekton_mode_skips_after_a_failure_upstream() {
+    let sb = Sandbox::new();
+    fs::create_dir_all(sb.path("run/prev")).unwrap();
+    fs::write(sb.path("run/prev/out.err"), "").unwrap();
+    let args = [&META[..], &["-wait_file", "run/prev/out", "--", "true"]].concat();
+    sb.start(tekton_step(&sb, &args)).finish().expect_code(1);
+    assert_eq!(sb.read("run/0/out.err"), "");
+    assert!(!sb.exists("run/0/status/exitCode"));
+    assert_eq!(value(&message(&sb), "Reason"), Some("Skipped"));
+}
+
+#[test]
+fn tekton_mode_step_results_and_artifacts_go_into_the_message() {
+    let sb = Sandbox::new();
+    let script = "echo -n v1 > run/0/status/results/r1; \
+                  echo -n '{\"out\":[]}' > run/0/status/artifacts/provenance.json; \
+                  echo -n task > results/t1";
+    let args = [
+        &META[..],
+        &[
+            "-step_results",
+            "r1,missing",
+            "-results",
+            "t1",
+            "-results_dir",
+            "results",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+    ]
+    .concat();
+    fs::create_dir(sb.path("results")).unwrap();
+    sb.start(tekton_step(&sb, &args)).finish().expect_code(0);
+    let entries = message(&sb);
+    let find = |key: &str| entries.iter().find(|(k, _, _)| k == key).cloned();
+    assert_eq!(
+        find("r1"),
+        Some(("r1".into(), "v1".into(), 4)),
+        "a step result"
+    );
+    assert_eq!(
+        find("t1"),
+        Some(("t1".into(), "task".into(), 1)),
+        "a task result"
+    );
+    // Keyed by its path as the step names it, as Tekton keys it.
+    let key = "run/0/status/artifacts/provenance.json";
+    assert_eq!(
+        find(key).map(|(_, v, t)| (v, t)),
+        Some(("{\"out\":[]}".into(), 5))
+    );
+
+    // With -result_from sidecar-logs the results stay in their files.
+    let sb2 = Sandbox::new();
+    fs::create_dir(sb2.path("results")).unwrap();
+    let args = [
+        &META[..],
+        &[
+            "-result_from",
+            "sidecar-logs",
+            "-results",
+            "t1",
+            "-results_dir",
+            "results",
+            "--",
+            "sh",
+            "-c",
+            "echo -n x > results/t1",
+        ],
+    ]
+    .concat();
+    sb2.start(tekton_step(&sb2, &args)).finish().expect_code(0);
+    assert_eq!(keys(&message(&sb2)), ["StartedAt"]);
+}
+
+#[test]
+fn enable_spire_fails_the_step_with_one_line() {
+    let sb = Sandbox::new();
+    let out = sb
+        .start(tekton_step(
+            &sb,
+            &[&META[..], &["-enable_spire", "--", "true"]].concat(),
+        ))
+        .finish();
+    out.expect_code(1);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("SPIRE"), "{}", out.stderr);
+    assert!(sb.exists("run/0/out.err"), "the steps after it do not wait");
+}
+
+/// Run under the name Tekton's controller gives it, baton is in Tekton's mode.
+#[test]
+fn run_as_entrypoint_baton_is_in_tekton_s_mode() {
+    let sb = Sandbox::new();
+    std::os::unix::fs::symlink(BATON, sb.path("entrypoint")).unwrap();
+    let mut command = Command::new(sb.path("entrypoint"));
+    command
+        .args(["-post_file", "out", "-entrypoint", "true", "--"])
+        .env("BATON_TEKTON_ROOT", sb.path("tekton"))
+        .current_dir(sb.root());
+    sb.start(command).finish().expect_code(0);
+    assert_eq!(sb.read("out"), "");
+    assert_eq!(keys(&message(&sb)), ["StartedAt"]);
+}
