@@ -143,7 +143,7 @@ pub fn parse() -> Cli {
                 Some("json") => logging::Format::Json,
                 _ => logging::Format::Text,
             };
-            logging::init(filter, format);
+            logging::init(filter, format, logging::DEFAULT_LEVEL);
             if let Some(post) = value_of(&args, "post-file").filter(|p| !p.is_empty()) {
                 if let Err(also) =
                     crate::marker::write_verdict(&PathBuf::from(post), crate::exit_code::USAGE)

@@ -4,6 +4,7 @@
 //! signals, reaps zombies, passes the exit code on and writes its own marker.
 //! See `docs/how-baton-works.md`.
 
+pub mod breakpoint;
 pub mod child;
 pub mod cli;
 pub mod duration;

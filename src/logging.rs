@@ -28,6 +28,11 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::layer::SubscriberExt as _;
 
+/// baton's default level: errors only (baton is quiet).
+pub const DEFAULT_LEVEL: LevelFilter = LevelFilter::ERROR;
+/// The default in Tekton's mode: warnings too, such as the breakpoints' instructions.
+pub const TEKTON_DEFAULT_LEVEL: LevelFilter = LevelFilter::WARN;
+
 /// How diagnostics are written (`--log-format`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -53,16 +58,17 @@ pub fn parse_filter(text: &str) -> Result<Targets, String> {
     text.parse().map_err(|err| format!("{err}"))
 }
 
-/// Installs the global subscriber: `filter`, else `BATON_LOG`, else errors
-/// only. With everything off none is installed (nothing to pay for).
-pub fn init(filter: Option<Targets>, format: Format) {
+/// Installs the global subscriber: `filter`, else `BATON_LOG`, else
+/// `default` (errors only for baton, warnings too in Tekton's mode). With
+/// everything off none is installed (nothing to pay for).
+pub fn init(filter: Option<Targets>, format: Format, default: LevelFilter) {
     let mut bad_env = None;
     let filter = filter.unwrap_or_else(|| match std::env::var("BATON_LOG") {
         Ok(text) => parse_filter(&text).unwrap_or_else(|why| {
             bad_env = Some(format!("ignoring BATON_LOG={text:?}: {why}"));
-            Targets::new().with_default(LevelFilter::ERROR)
+            Targets::new().with_default(default)
         }),
-        Err(_) => Targets::new().with_default(LevelFilter::ERROR),
+        Err(_) => Targets::new().with_default(default),
     });
     let max = filter
         .iter()

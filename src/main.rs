@@ -18,7 +18,12 @@ use std::ffi::{c_char, c_int};
 extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     baton::startup::init();
     let cli = baton::cli::parse();
-    baton::logging::init(cli.log.log_level.clone(), cli.log.log_format);
+    let default = if cli.step.tekton_mode() {
+        baton::logging::TEKTON_DEFAULT_LEVEL
+    } else {
+        baton::logging::DEFAULT_LEVEL
+    };
+    baton::logging::init(cli.log.log_level.clone(), cli.log.log_format, default);
     let code = baton::run(cli).unwrap_or_else(|err| {
         tracing::error!(target: "baton", "{err:#}");
         baton::exit_code::of_error(&err)

@@ -384,6 +384,21 @@ impl Step {
             stdout_path,
             stderr_path,
         } = &self.output;
+        let Tekton {
+            debug_before_step,
+            breakpoint_on_failure,
+            mode: _,
+            step_results: _,
+            when_expressions: _,
+            result_from: _,
+            compress_termination_message: _,
+            enable_spire: _,
+            basic_git: _,
+            ssh_git: _,
+            basic_docker: _,
+            docker_config: _,
+            docker_cfg: _,
+        } = &self.tekton;
         !wait_file.is_empty()
             || !stop_file.is_empty()
             || cancel_file.is_some()
@@ -392,6 +407,8 @@ impl Step {
             || stdout_path.is_some()
             || stderr_path.is_some()
             || self.running.retries > 0
+            || *debug_before_step
+            || *breakpoint_on_failure
     }
 }
 

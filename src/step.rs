@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 use nix::sys::signal::Signal;
 
+use crate::breakpoint;
 use crate::child;
 use crate::envfile;
 use crate::exit_code::{self, Failure};
@@ -48,6 +49,9 @@ struct Report {
     message: Option<String>,
     /// How many times the command ran, when retries were allowed.
     attempts: Option<u32>,
+    /// Tekton's breakpoint on failure: the debugger wrote the verdict, and
+    /// the termination message is written already.
+    debugger: bool,
 }
 
 /// A step whose command could not be started (its env files, the exec):
@@ -67,6 +71,7 @@ impl Report {
             reason,
             message,
             attempts: None,
+            debugger: false,
         }
     }
 
@@ -205,12 +210,13 @@ fn in_runtime(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
                 cancel_content: step.cancel_needs_content(),
                 stop_files: &step.sidecar.stop_file,
                 cancel_file: step.waiting.cancel_file.as_deref(),
+                run_after_failure: step.tekton.breakpoint_on_failure,
             },
             &mut cx,
         )
         .await?;
         let report = match outcome {
-            Outcome::Ready => execute(step, &mut cx).await,
+            Outcome::Ready => execute_with_breakpoints(step, &mut cx).await,
             outcome => Ok(not_run(&outcome)),
         };
         // baton exits right after the verdict, and exit closes every
@@ -398,6 +404,9 @@ fn remove_stale(path: &Path) -> Result<()> {
 /// that the sidecar's waiters do not take it for one that has not started.
 /// Results that do not fit the message fail the step (`ResultsTooLarge`).
 fn finish(step: &Step, report: &mut Report) -> Result<()> {
+    if report.debugger {
+        return Ok(());
+    }
     let mut first_error = None;
     if let Some(ready) = &step.sidecar.ready_file {
         let settled = ready.exists() || err_path(ready).exists();
@@ -535,6 +544,48 @@ fn read_entry(key: &str, path: &Path, kind: u64) -> Option<Entry> {
             None
         }
     }
+}
+
+/// Runs the command as `execute` does, within Tekton's debug breakpoints
+/// where they are asked for (see `breakpoint`).
+async fn execute_with_breakpoints(step: &Step, cx: &mut Listeners) -> Result<Report> {
+    let Some(post) = &step.marking.post_file else {
+        return execute(step, cx).await;
+    };
+    if step.tekton.debug_before_step {
+        match breakpoint::before_step(step, post, cx).await? {
+            Outcome::Ready => {}
+            Outcome::UpstreamFailed(_) => {
+                return Ok(Report::new(
+                    exit_code::SKIPPED,
+                    None,
+                    Some("before step breakpoint: the step was failed (fail-continue)".into()),
+                ))
+            }
+            outcome => return Ok(not_run(&outcome)),
+        }
+    }
+    let mut report = execute(step, cx).await?;
+    // A failure of the command itself, continued or not (Tekton's breakpoint
+    // comes before `on_error`).
+    let failed =
+        (report.code != 0 && report.reason.is_none()) || report.reason == Some("Continued");
+    if step.tekton.breakpoint_on_failure && failed {
+        // As Tekton's entrypoint: the termination message now; the verdict
+        // is the debug script's, the exit code the one it leaves.
+        if let Some(path) = &step.marking.termination_path {
+            write_termination(step, path, &mut report)?;
+        }
+        match breakpoint::on_failure(step, post, cx).await? {
+            Ok(code) => {
+                report.code = code;
+                report.message = None;
+                report.debugger = true;
+            }
+            Err(outcome) => return Ok(not_run(&outcome)),
+        }
+    }
+    Ok(report)
 }
 
 /// Runs the command, again after a failure while retries are left, and

@@ -45,6 +45,9 @@ pub struct Spec<'a> {
     pub cancel_content: bool,
     pub stop_files: &'a [PathBuf],
     pub cancel_file: Option<&'a Path>,
+    /// A wait file's `.err` twin counts as the file (Tekton's breakpoint on
+    /// failure: a failed step before does not skip this one).
+    pub run_after_failure: bool,
 }
 
 /// Waits until `spec` is met or the wait ends otherwise (see `Outcome`).
@@ -93,6 +96,9 @@ fn check(spec: Spec<'_>, locks: &mut lock::Watcher, watch: &mut Watch) -> Result
     let mut ready = true;
     for file in spec.files {
         if let Some(failed) = failed(file)? {
+            if spec.run_after_failure {
+                continue;
+            }
             return Ok(Some(Outcome::UpstreamFailed(failed)));
         }
         if is_there(file, spec.content)? {
@@ -103,6 +109,9 @@ fn check(spec: Spec<'_>, locks: &mut lock::Watcher, watch: &mut Watch) -> Result
             Holder::Lost => {
                 // A step writes its verdict before it lets go of its lock: look again.
                 if let Some(failed) = failed(file)? {
+                    if spec.run_after_failure {
+                        continue;
+                    }
                     return Ok(Some(Outcome::UpstreamFailed(failed)));
                 }
                 if !exists(file)? {

@@ -323,3 +323,66 @@ fn run_as_entrypoint_baton_is_in_tekton_s_mode() {
     assert_eq!(sb.read("out"), "");
     assert_eq!(keys(&message(&sb)), ["StartedAt"]);
 }
+
+#[test]
+fn debug_before_step_waits_for_the_user_s_decision() {
+    for (decision, code) in [("out.beforestepexit", 0), ("out.beforestepexit.err", 1)] {
+        let sb = Sandbox::new();
+        let args = [
+            "-post_file",
+            "out",
+            "-debug_before_step",
+            "--",
+            "touch",
+            "ran",
+        ];
+        let running = sb.start(tekton_step(&sb, &args));
+        let pid = u64::try_from(running.pid()).unwrap();
+        crate::harness::wait_for("the breakpoint's watch", || {
+            crate::harness::is_watching(pid)
+        });
+        assert!(!sb.exists("ran"), "ran before the decision");
+        fs::write(sb.path(decision), "0\n").unwrap();
+        running.finish().expect_code(code);
+        assert_eq!(sb.exists("ran"), code == 0, "{decision}");
+        assert_eq!(sb.exists("out.err"), code != 0, "{decision}");
+    }
+}
+
+/// As Tekton's debug-continue script does: it marks the step itself, then
+/// leaves the exit code for the entrypoint.
+#[test]
+fn breakpoint_on_failure_leaves_the_verdict_to_the_debugger() {
+    let sb = Sandbox::new();
+    // A failed step before does not skip this one under the breakpoint.
+    fs::write(sb.path("prev.err"), "").unwrap();
+    let args = [
+        "-wait_file",
+        "prev",
+        "-post_file",
+        "out",
+        "-step_metadata_dir",
+        "meta",
+        "-breakpoint_on_failure",
+        "--",
+        "sh",
+        "-c",
+        "exit 3",
+    ];
+    let running = sb.start(tekton_step(&sb, &args));
+    crate::harness::wait_for("the termination message", || {
+        sb.exists("tekton/termination")
+    });
+    let pid = u64::try_from(running.pid()).unwrap();
+    crate::harness::wait_for("the breakpoint's watch", || {
+        crate::harness::is_watching(pid)
+    });
+    assert!(
+        !sb.exists("out") && !sb.exists("out.err"),
+        "no verdict of baton's"
+    );
+    fs::write(sb.path("out"), "").unwrap();
+    fs::write(sb.path("out.breakpointexit"), "0\n").unwrap();
+    running.finish().expect_code(0);
+    assert!(!sb.exists("out.err") && !sb.exists("meta/exitCode"));
+}
