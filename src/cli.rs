@@ -192,6 +192,22 @@ pub fn try_parse(args: &[OsString]) -> Result<Cli, Stop> {
         waiting
             .cancel_file
             .get_or_insert_with(|| root.join("downward/cancel"));
+        let argv = &mut cli.step.argv;
+        if argv.entrypoint.is_none() {
+            if let Some(json) = std::env::var_os("TEKTON_PLATFORM_COMMANDS") {
+                let command = crate::tekton::platform_command(
+                    &json.to_string_lossy(),
+                    crate::tekton::PLATFORM,
+                )
+                .map_err(Stop::Usage)?;
+                let args = std::mem::take(&mut argv.command);
+                argv.command = command
+                    .into_iter()
+                    .map(OsString::from)
+                    .chain(args)
+                    .collect();
+            }
+        }
     }
     if cli.sub.is_none() && cli.step.argv.entrypoint.is_none() && cli.step.argv.command.is_empty() {
         return Err(Stop::Usage(format!(

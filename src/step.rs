@@ -209,7 +209,14 @@ fn in_runtime(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
                 content: step.waiting.wait_file_content,
                 cancel_content: step.cancel_needs_content(),
                 stop_files: &step.sidecar.stop_file,
-                cancel_file: step.waiting.cancel_file.as_deref(),
+                // Tekton's entrypoint looks at its cancel file only while the
+                // command runs: a cancelled TaskRun's waiting steps end as
+                // Skipped, through the running step's failure.
+                cancel_file: step
+                    .waiting
+                    .cancel_file
+                    .as_deref()
+                    .filter(|_| !step.tekton_mode()),
                 run_after_failure: step.tekton.breakpoint_on_failure,
             },
             &mut cx,

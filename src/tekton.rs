@@ -37,6 +37,34 @@ pub fn exit_code_file(code: u8, command_code: Option<u8>, reason: Option<&str>) 
     }
 }
 
+/// This machine's platform as Go's `platforms.NewPlatform().Format()`
+/// writes it, the key of `TEKTON_PLATFORM_COMMANDS`.
+pub const PLATFORM: &str = if cfg!(target_arch = "x86_64") {
+    "linux/amd64"
+} else if cfg!(target_arch = "aarch64") {
+    "linux/arm64/v8"
+} else {
+    "linux/unknown"
+};
+
+/// The command for this platform from `TEKTON_PLATFORM_COMMANDS`, which the
+/// controller sets instead of `-entrypoint` for a step without `command`
+/// whose image is built for several platforms: a JSON object from platform
+/// (`linux/amd64`, `linux/arm64/v8`) to the image's command. A platform with
+/// a CPU variant falls back to the same platform without it, as Tekton's.
+pub fn platform_command(json: &str, platform: &str) -> Result<Vec<String>, String> {
+    let commands: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(json)
+        .map_err(|err| {
+            format!("TEKTON_PLATFORM_COMMANDS is not a JSON object of commands: {err}")
+        })?;
+    let without_variant = platform.rsplit_once('/').map_or(platform, |(head, _)| head);
+    commands
+        .get(platform)
+        .or_else(|| commands.get(without_variant))
+        .cloned()
+        .ok_or_else(|| format!("TEKTON_PLATFORM_COMMANDS has no command for platform {platform:?}"))
+}
+
 /// The mode Tekton gives the entrypoint binary it copies (`cp`, `init`).
 pub const BINARY_MODE: u32 = 0o311;
 
@@ -104,6 +132,23 @@ pub fn decode_script(path: &Path) -> Result<()> {
 mod tests {
     use super::GO_STD;
     use base64::Engine as _;
+
+    #[test]
+    fn the_platform_command_falls_back_to_the_platform_without_variant() {
+        let json = r#"{"linux/amd64":["/ko-app/a","x"],"linux/arm64":["/b"]}"#;
+        assert_eq!(
+            super::platform_command(json, "linux/amd64").unwrap(),
+            ["/ko-app/a", "x"]
+        );
+        assert_eq!(
+            super::platform_command(json, "linux/arm64/v8").unwrap(),
+            ["/b"]
+        );
+        assert!(super::platform_command(json, "linux/s390x")
+            .unwrap_err()
+            .contains("s390x"));
+        assert!(super::platform_command("[]", "linux/amd64").is_err());
+    }
 
     #[test]
     fn decodes_as_go_s_std_encoding() {

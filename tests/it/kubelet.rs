@@ -97,6 +97,10 @@ fn build_images() -> Result<Images, String> {
                     ));
                 }
                 let dest = baton.join(dest.trim_start_matches('/'));
+                if let Some(dir) = dest.parent() {
+                    fs::create_dir_all(dir)
+                        .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+                }
                 fs::copy(&src, &dest).map_err(|e| format!("copying {}: {e}", src.display()))?;
             }
             Some("ENTRYPOINT") => {
@@ -130,10 +134,16 @@ fn build_images() -> Result<Images, String> {
     })
 }
 
-/// Reads a manifest from examples/ and returns its pod template, whatever the
-/// kind (`Pod`, `Job`, `CronJob`).
+/// Reads a manifest from examples/ (or, for a path such as
+/// `tests/pods/NAME.yaml`, from the repository) and returns its pod
+/// template, whatever the kind (`Pod`, `Job`, `CronJob`).
 pub fn pod_template(example: &str) -> (String, Value) {
-    let text = fs::read_to_string(repo().join("examples").join(example)).unwrap();
+    let path = if example.contains('/') {
+        repo().join(example)
+    } else {
+        repo().join("examples").join(example)
+    };
+    let text = fs::read_to_string(path).unwrap();
     let manifest: Value = serde_yaml::from_str(&text).unwrap();
     let name = manifest["metadata"]["name"].as_str().unwrap().to_owned();
     let template = match manifest["kind"].as_str().unwrap() {
@@ -198,6 +208,23 @@ impl PodResult {
             .and_then(|m| m.modified())
             .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.dump()));
         baton::timestamp::rfc3339_millis(modified)
+    }
+
+    /// What the file `name` in volume `volume` holds.
+    pub fn read(&self, volume: &str, name: &str) -> String {
+        let path = self.dir.path().join("volumes").join(volume).join(name);
+        fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.dump()))
+    }
+
+    /// Whether the file `name` is in volume `volume`.
+    pub fn exists(&self, volume: &str, name: &str) -> bool {
+        self.dir
+            .path()
+            .join("volumes")
+            .join(volume)
+            .join(name)
+            .exists()
     }
 
     pub fn container(&self, name: &str) -> &ContainerResult {
@@ -674,6 +701,18 @@ impl RunningPod {
             state["pid"]
                 .as_u64()
                 .is_some_and(crate::harness::is_watching)
+        });
+    }
+
+    /// Waits until container `name` has written the line `line`.
+    pub fn wait_line(&self, name: &str, line: &str) {
+        let c = self
+            .containers
+            .iter()
+            .find(|c| c.name == name)
+            .expect("no such container");
+        crate::harness::wait_for(&format!("{name} to say {line:?}"), || {
+            c.log.lock().unwrap().iter().any(|(_, l)| l == line)
         });
     }
 

@@ -268,3 +268,137 @@ fn cronjob_pod_template_runs_its_two_steps() {
         pod.dump()
     );
 }
+
+/// A step's expected state: its name, termination reason, exit code, results.
+type Expected<'a> = (&'a str, &'a str, i32, &'a [(&'a str, &'a str)]);
+
+/// A step's state as Tekton's controller makes it out of the container's
+/// end and its termination message (`pkg/pod/status.go`): the termination
+/// reason (the message's `Reason`; else "Continued" when it has an
+/// `ExitCode`; else the kubelet's Completed or Error), the exit code (the
+/// message's `ExitCode` over the container's), and the results (type 1, task
+/// results; type 4, step results) as (key, value).
+fn tekton_step_state(step: &ContainerResult) -> (String, i32, Vec<(String, String)>) {
+    let entries = crate::harness::termination_entries(&step.termination_message);
+    let value = |key: &str| {
+        entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, _)| v.clone())
+    };
+    let exit_code = value("ExitCode").map_or(step.exit_code, |code| code.parse().unwrap());
+    let kubelet = if step.exit_code == 0 {
+        "Completed"
+    } else {
+        "Error"
+    };
+    let reason = value("Reason").unwrap_or_else(|| {
+        if value("ExitCode").is_some() {
+            "Continued".into()
+        } else {
+            kubelet.into()
+        }
+    });
+    let results = entries
+        .iter()
+        .filter(|(_, _, kind)| matches!(kind, 1 | 4))
+        .map(|(k, v, _)| (k.clone(), v.clone()))
+        .collect();
+    (reason, exit_code, results)
+}
+
+/// The pod Tekton's controller builds for a `TaskRun`, run unchanged with
+/// baton's image as the entrypoint image: the step states come out as with
+/// Tekton's entrypoint.
+#[test]
+#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
+fn a_pod_built_as_tekton_s_controller_builds_it_gives_tekton_s_step_states() {
+    require_pods();
+    let mut pod = Pod::from_example("tests/pods/tekton-taskrun.yaml").start();
+    pod.wait_watching("step-produce");
+    pod.set_annotation("tekton.dev/ready", "READY");
+    let pod = pod.wait();
+    let expected: [Expected; 6] = [
+        ("step-produce", "Completed", 0, &[("greeting", "hello")]),
+        ("step-consume", "Completed", 0, &[("out", "got hello")]),
+        ("step-flaky", "Continued", 3, &[]),
+        ("step-never", "Skipped", 0, &[]),
+        ("step-slow", "TimeoutExceeded", 1, &[]),
+        ("step-after", "Skipped", 1, &[]),
+    ];
+    for (name, reason, code, results) in expected {
+        let (got_reason, got_code, got_results) = tekton_step_state(pod.container(name));
+        assert_eq!(
+            (got_reason.as_str(), got_code),
+            (reason, code),
+            "{name}\n{}",
+            pod.dump()
+        );
+        let results: Vec<(String, String)> = results
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(got_results, results, "{name}\n{}", pod.dump());
+    }
+    assert_eq!(
+        pod.container("step-produce").lines(),
+        ["produced"],
+        "{}",
+        pod.dump()
+    );
+    assert!(pod
+        .container("step-never")
+        .lines()
+        .iter()
+        .all(|l| !l.contains("must not run")));
+    // The steps' own directories, as Tekton's entrypoint leaves them.
+    assert_eq!(pod.read("tekton-internal-run-0", "status/exitCode"), "0");
+    assert_eq!(pod.read("tekton-internal-run-2", "status/exitCode"), "3");
+    assert_eq!(pod.read("tekton-internal-run-3", "status/exitCode"), "0");
+    assert!(
+        !pod.exists("tekton-internal-run-4", "status/exitCode"),
+        "no exitCode after a timeout"
+    );
+    assert_eq!(
+        pod.read("tekton-internal-run-0", "out"),
+        "",
+        "Tekton's markers are empty"
+    );
+    assert!(pod.exists("tekton-internal-run-5", "out.err"));
+    assert_eq!(
+        pod.container("sidecar-server").exit_code,
+        0,
+        "{}",
+        pod.dump()
+    );
+}
+
+/// With keep-pod-on-cancel, the controller cancels through the downward-API
+/// `cancel` file: the running step ends as Cancelled, the next is skipped.
+#[test]
+#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
+fn a_tekton_step_cancelled_through_the_downward_api_ends_as_cancelled() {
+    require_pods();
+    let mut pod = Pod::from_example("tests/pods/tekton-cancel.yaml").start();
+    pod.wait_watching("step-work");
+    pod.set_annotation("tekton.dev/ready", "READY");
+    pod.wait_line("step-work", "working");
+    pod.set_annotation("tekton.dev/cancel", "TaskRunCancelled");
+    let pod = pod.wait();
+    assert_eq!(
+        tekton_step_state(pod.container("step-work")),
+        ("Cancelled".into(), 9, Vec::new()),
+        "{}",
+        pod.dump()
+    );
+    assert_eq!(
+        pod.read("tekton-internal-run-0", "status/exitCode"),
+        "killed"
+    );
+    assert_eq!(
+        tekton_step_state(pod.container("step-next")),
+        ("Skipped".into(), 1, Vec::new()),
+        "{}",
+        pod.dump()
+    );
+}

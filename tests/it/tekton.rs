@@ -386,3 +386,28 @@ fn breakpoint_on_failure_leaves_the_verdict_to_the_debugger() {
     running.finish().expect_code(0);
     assert!(!sb.exists("out.err") && !sb.exists("meta/exitCode"));
 }
+
+/// A step without `command` whose image serves several platforms: the
+/// controller gives the image's command per platform, not `-entrypoint`.
+#[test]
+fn tekton_platform_commands_give_the_command() {
+    let sb = Sandbox::new();
+    let mut command = tekton_step(&sb, &["-post_file", "out", "--", "from-args"]);
+    command.env(
+        "TEKTON_PLATFORM_COMMANDS",
+        r#"{"linux/amd64":["echo","amd64"],"linux/arm64":["echo","arm64"]}"#,
+    );
+    let out = sb.start(command).finish();
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "{} from-args\n",
+            if cfg!(target_arch = "x86_64") {
+                "amd64"
+            } else {
+                "arm64"
+            }
+        )
+    );
+}
