@@ -53,6 +53,11 @@ fn read(path: &Path) -> Result<Vec<(OsString, OsString)>, Failure> {
         if !valid_key {
             return Err(malformed("invalid variable name"));
         }
+        if value.contains(&0) {
+            // The environment is NUL-terminated strings: a NUL would cut the
+            // value short, and the exec fail.
+            return Err(malformed("NUL byte in the value"));
+        }
         vars.push((
             OsString::from_vec(key.to_vec()),
             OsString::from_vec(value.to_vec()),
