@@ -7,6 +7,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::{ErrorKind, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -62,9 +63,7 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
 pub fn copy_atomic(source: &mut fs::File, path: &Path, mode: u32) -> Result<()> {
     let dir = parent_of(path);
     fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
-    let mut name = OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(format!(".{}.tmp", std::process::id()));
+    let name = temporary_name(".", path);
     replace_atomic(path, &dir.join(name), mode, |file| {
         std::io::copy(source, file).map(drop)
     })
@@ -88,9 +87,27 @@ pub fn scratch_path(path: &Path) -> Result<PathBuf> {
         // Whoever made it last gives it the mode; another user's chmod fails harmlessly.
         let _ = fs::set_permissions(&scratch, fs::Permissions::from_mode(0o1777));
     }
-    let mut name = OsString::from(path.file_name().unwrap_or_default());
-    name.push(format!(".{}.tmp", std::process::id()));
-    Ok(scratch.join(name))
+    Ok(scratch.join(temporary_name("", path)))
+}
+
+/// The longest file name (Linux's `NAME_MAX`).
+const NAME_MAX: usize = 255;
+
+/// The longest name of a marker: `NAME.lock` and `NAME.err` must fit too.
+pub const MAX_MARKER_NAME: usize = NAME_MAX - ".lock".len();
+
+/// `PREFIX` + the name of `path` + `.PID.tmp`, the name cut short where the
+/// whole would not fit `NAME_MAX` (a marker's name may be up to
+/// `MAX_MARKER_NAME` long). A process writes one temporary file at a time,
+/// and the PID keeps other processes' apart.
+fn temporary_name(prefix: &str, path: &Path) -> OsString {
+    let tail = format!(".{}.tmp", std::process::id());
+    let name = path.file_name().unwrap_or_default().as_bytes();
+    let room = NAME_MAX - prefix.len() - tail.len();
+    let mut out = prefix.as_bytes().to_vec();
+    out.extend_from_slice(&name[..name.len().min(room)]);
+    out.extend_from_slice(tail.as_bytes());
+    OsString::from_vec(out)
 }
 
 /// Fills the temporary file `tmp` (on the same filesystem as `path`; created

@@ -60,7 +60,7 @@ pub struct Waiting {
 #[command(next_help_heading = "Markers and results")]
 pub struct Marking {
     /// On success write PATH; on failure write PATH.err (both hold the exit code)
-    #[arg(long, value_name = "PATH", value_parser = path())]
+    #[arg(long, value_name = "PATH", value_parser = marker_path())]
     pub post_file: Option<PathBuf>,
 
     /// Write the termination message (Tekton's JSON format) to PATH
@@ -128,7 +128,7 @@ pub struct Running {
 #[command(next_help_heading = "Sidecars")]
 pub struct Sidecar {
     /// Sidecars: write PATH once the command is ready (every probe passes, or at once with no probe); PATH.err if it never gets there
-    #[arg(long, value_name = "PATH", value_parser = path())]
+    #[arg(long, value_name = "PATH", value_parser = marker_path())]
     pub ready_file: Option<PathBuf>,
 
     /// A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG..., file:PATH; HOST is an IP address or localhost
@@ -423,6 +423,22 @@ fn path() -> impl TypedValueParser<Value = PathBuf> {
             return Err("empty path");
         }
         Ok(PathBuf::from(value))
+    })
+}
+
+/// A marker's path: not empty, and with a name short enough that its
+/// `.lock` and `.err` twins fit the filesystem's limit, so that every way out
+/// of the step can leave a verdict.
+fn marker_path() -> impl TypedValueParser<Value = PathBuf> {
+    path().try_map(|path| {
+        let length = path.file_name().map_or(0, |n| n.len());
+        if length > crate::marker::MAX_MARKER_NAME {
+            return Err(format!(
+                "its name is {length} bytes long: at most {}, so that NAME.lock and NAME.err fit the filesystem's 255",
+                crate::marker::MAX_MARKER_NAME
+            ));
+        }
+        Ok(path)
     })
 }
 

@@ -273,3 +273,29 @@ fn an_env_file_path_is_searched() {
     out.expect_code(0);
     assert_eq!(out.stdout, "found hi\n");
 }
+
+/// Every post file name that is valid gets its verdict and its lock; one so
+/// long that `NAME.lock` or `NAME.err` cannot exist is refused before
+/// anything runs.
+#[test]
+fn a_long_post_file_name_gets_a_verdict_or_is_refused_at_start() {
+    let sb = Sandbox::new();
+    for (length, code) in [(246, 3), (250, 0)] {
+        let name = "p".repeat(length);
+        let exit = format!("exit {code}");
+        let out = sb.run(["--post-file", &name, "--", "sh", "-c", &exit]);
+        out.expect_code(code);
+        let verdict = if code == 0 {
+            name.clone()
+        } else {
+            format!("{name}.err")
+        };
+        assert_eq!(sb.read(&verdict), format!("{code}\n"), "{length}");
+        assert!(!sb.exists(&format!("{name}.lock")), "the lock is released");
+    }
+    let name = "q".repeat(251);
+    let out = sb.run(["--post-file", &name, "--", "touch", "ran"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("at most 250"), "{}", out.stderr);
+    assert!(!sb.exists("ran"));
+}

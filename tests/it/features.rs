@@ -425,10 +425,22 @@ fn env_files_hand_variables_to_the_next_step() {
 fn a_nul_byte_in_an_env_file_is_a_malformed_line() {
     let sb = Sandbox::new();
     fs::write(sb.path("env"), b"A=1\nB=x\0y\n").unwrap();
-    let out = sb.run(["--env-file", "env", "--post-file", "p", "--", "touch", "ran"]);
+    let out = sb.run([
+        "--env-file",
+        "env",
+        "--post-file",
+        "p",
+        "--",
+        "touch",
+        "ran",
+    ]);
     out.expect_code(2);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("env line 2: NUL byte"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("env line 2: NUL byte"),
+        "{}",
+        out.stderr
+    );
     assert!(!sb.exists("ran"));
     assert_eq!(sb.read("p.err"), "2\n");
 }
