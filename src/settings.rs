@@ -431,7 +431,7 @@ fn path() -> impl TypedValueParser<Value = PathBuf> {
 /// of the step can leave a verdict.
 fn marker_path() -> impl TypedValueParser<Value = PathBuf> {
     path().try_map(|path| {
-        let length = path.file_name().map_or(0, |n| n.len());
+        let length = path.file_name().map_or(0, std::ffi::OsStr::len);
         if length > crate::marker::MAX_MARKER_NAME {
             return Err(format!(
                 "its name is {length} bytes long: at most {}, so that NAME.lock and NAME.err fit the filesystem's 255",
