@@ -5,10 +5,12 @@
 //! PID 1, which would otherwise drop signals it has no handler for, and even
 //! when baton's parent left them ignored). baton installs no handler and
 //! changes one disposition, SIGCHLD's (see `reset_dispositions`); the command
-//! inherits the others as baton got them, as with tini. Synchronous faults
-//! (SEGV, BUS, ILL, FPE, TRAP, ABRT, SYS) stay unblocked so that a crash of
-//! baton is still a crash, and TTIN/TTOU keep their job-control meaning, as in
-//! tini.
+//! inherits the others as baton got them, as with tini. The fault signals
+//! (SEGV, BUS, ILL, FPE, TRAP, ABRT, SYS) are blocked and forwarded too: only
+//! a signal someone sent reaches the queue, since the kernel delivers a real
+//! fault of baton's own whatever the mask (a crash of baton is still a crash,
+//! and `abort` unblocks SIGABRT). TTIN/TTOU keep their job-control meaning,
+//! as in tini.
 
 use std::ptr;
 use std::time::Duration;
@@ -42,13 +44,34 @@ pub const FORWARDED: &[Signal] = &[
     Signal::SIGWINCH,
     Signal::SIGIO,
     Signal::SIGPWR,
+    // The fault signals too: blocked, they reach baton's queue only when
+    // someone sent them (kill, `si_code` <= 0); a real fault of baton's own
+    // is delivered by the kernel whatever the mask, and is still a crash.
+    Signal::SIGSEGV,
+    Signal::SIGBUS,
+    Signal::SIGILL,
+    Signal::SIGFPE,
+    Signal::SIGTRAP,
+    Signal::SIGABRT,
+    Signal::SIGSYS,
 ];
 
 /// Signals that, received while baton is still waiting, end the wait.
 pub fn ends_wait(signal: Signal) -> bool {
     matches!(
         signal,
-        Signal::SIGTERM | Signal::SIGINT | Signal::SIGHUP | Signal::SIGQUIT
+        Signal::SIGTERM
+            | Signal::SIGINT
+            | Signal::SIGHUP
+            | Signal::SIGQUIT
+            // Sent with kill, these would have ended baton by default.
+            | Signal::SIGSEGV
+            | Signal::SIGBUS
+            | Signal::SIGILL
+            | Signal::SIGFPE
+            | Signal::SIGTRAP
+            | Signal::SIGABRT
+            | Signal::SIGSYS
     )
 }
 

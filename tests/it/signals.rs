@@ -60,6 +60,14 @@ fn every_forwarded_signal_reaches_the_command_under(supervisor: &[&str]) {
         Signal::SIGIO,
         Signal::SIGPWR,
         Signal::SIGSTKFLT,
+        // Sent with kill, the fault signals are forwarded like any other.
+        Signal::SIGSEGV,
+        Signal::SIGBUS,
+        Signal::SIGILL,
+        Signal::SIGFPE,
+        Signal::SIGTRAP,
+        Signal::SIGABRT,
+        Signal::SIGSYS,
     ];
     for signal in forwarded {
         run.signal(signal);
