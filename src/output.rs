@@ -53,11 +53,11 @@ pub fn start(stdout_path: Option<&Path>, stderr_path: Option<&Path>) -> Result<(
         (Some(path), _) => Some(Arc::new(open_append(path)?)),
         (None, _) => None,
     };
-    if let Some(file) = out_file {
-        pipes.stdout = Some(capture.copy(Stream::Stdout, file)?);
+    if let (Some(file), Some(path)) = (out_file, stdout_path) {
+        pipes.stdout = Some(capture.copy(Stream::Stdout, file, path)?);
     }
-    if let Some(file) = err_file {
-        pipes.stderr = Some(capture.copy(Stream::Stderr, file)?);
+    if let (Some(file), Some(path)) = (err_file, stderr_path) {
+        pipes.stderr = Some(capture.copy(Stream::Stderr, file, path)?);
     }
     Ok((capture, pipes))
 }
@@ -74,7 +74,8 @@ fn open_append(path: &Path) -> Result<File> {
 }
 
 impl Capture {
-    fn copy(&mut self, stream: Stream, file: Arc<File>) -> Result<PipeWriter> {
+    fn copy(&mut self, stream: Stream, file: Arc<File>, path: &Path) -> Result<PipeWriter> {
+        let path = path.to_path_buf();
         let (reader, writer) = io::pipe().context("creating a pipe for the command's output")?;
         let console = match stream {
             Stream::Stdout => io::stdout().as_fd().try_clone_to_owned(),
@@ -85,7 +86,7 @@ impl Capture {
         std::thread::Builder::new()
             .name(format!("{stream:?}"))
             .spawn(move || {
-                copy_stream(reader, File::from(console), &file, stream);
+                copy_stream(reader, File::from(console), (&file, &path), stream);
                 let _ = tx.send(());
             })
             .context("starting an output thread")?;
@@ -109,7 +110,12 @@ impl Capture {
 /// Copies `reader` to `console` and `file` until end of file. A failing
 /// destination is logged once and then left out; the pipe is still drained,
 /// so the command never blocks on a full pipe.
-fn copy_stream(mut reader: PipeReader, mut console: File, file: &File, stream: Stream) {
+fn copy_stream(
+    mut reader: PipeReader,
+    mut console: File,
+    (file, path): (&File, &Path),
+    stream: Stream,
+) {
     let mut buf = vec![0u8; CHUNK];
     let mut to_console = true;
     let mut to_file = true;
@@ -131,7 +137,7 @@ fn copy_stream(mut reader: PipeReader, mut console: File, file: &File, stream: S
         }
         if to_file {
             if let Err(err) = (&*file).write_all(&buf[..n]) {
-                tracing::error!(?stream, %err, "writing the output file");
+                tracing::error!(?stream, path = %path.display(), %err, "writing the output file");
                 to_file = false;
             }
         }

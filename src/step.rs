@@ -344,7 +344,10 @@ fn stopped_by(signal: Signal) -> Report {
 fn fail(step: &Step, err: anyhow::Error) -> Result<u8> {
     let code = exit_code::of_error(&err);
     if let Err(also) = finish(step, &mut Report::new(code, None, None)) {
-        tracing::error!("{also:#}");
+        // Said once: the verdict often fails for the reason the step did.
+        if format!("{also:#}") != format!("{err:#}") {
+            tracing::error!("{also:#}");
+        }
     }
     Err(err)
 }

@@ -95,6 +95,9 @@ pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
 fn check(spec: Spec<'_>, locks: &mut lock::Watcher, watch: &mut Watch) -> Result<Option<Outcome>> {
     let mut ready = true;
     for file in spec.files {
+        let failed = |file: &Path| {
+            failed(file).with_context(|| format!("checking wait file {}", file.display()))
+        };
         if let Some(failed) = failed(file)? {
             if spec.run_after_failure {
                 continue;

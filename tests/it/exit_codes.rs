@@ -299,3 +299,41 @@ fn a_long_post_file_name_gets_a_verdict_or_is_refused_at_start() {
     assert!(out.stderr.contains("at most 250"), "{}", out.stderr);
     assert!(!sb.exists("ran"));
 }
+
+/// A verdict that fails for the reason the step failed is said once.
+#[test]
+fn a_verdict_that_cannot_be_written_is_said_once() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("file"), "").unwrap();
+    let out = sb.run(["--post-file", "file/sub/marker", "--", "true"]);
+    out.expect_code(125);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("file/sub"), "{}", out.stderr);
+}
+
+/// A full disk under --stdout-path is named, path and all.
+#[test]
+fn a_full_output_file_is_named() {
+    let sb = Sandbox::new();
+    let out = sb.run(["--stdout-path", "/dev/full", "--", "echo", "hi"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "hi\n", "the log still gets everything");
+    assert!(out.stderr.contains("path=/dev/full"), "{}", out.stderr);
+    assert!(out.stderr.contains("No space left"), "{}", out.stderr);
+}
+
+/// A wait file that cannot be looked at is named as the wait file, not only
+/// by its `.err` twin.
+#[test]
+fn an_unreadable_wait_file_is_named_as_such() {
+    let sb = Sandbox::new();
+    // Its `.err` twin's name is over the filesystem's 255 bytes.
+    let name = "w".repeat(253);
+    let out = sb.run(["--wait-file", &name, "--", "true"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.contains(&format!("checking wait file {name}:")),
+        "{}",
+        out.stderr
+    );
+}
