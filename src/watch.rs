@@ -102,6 +102,11 @@ pub struct Watch {
     names: HashMap<PathBuf, HashSet<Option<OsString>>>,
     /// Watches on writers' lock files, with the file each one guards.
     guards: HashMap<WatchDescriptor, PathBuf>,
+    /// The parents of watched directories, watched for the removal or
+    /// renaming of those (by name in the parent): a directory with a file
+    /// open in it (the step's own lock, say) sends its own watch nothing when
+    /// it is removed, until that file is closed.
+    parents: HashMap<WatchDescriptor, Vec<(OsString, PathBuf)>>,
     /// The paths guarded in the round that is being checked (see `settle`):
     /// each guarded file, its `.err` and its `.lock`.
     guarded: Vec<PathBuf>,
@@ -186,10 +191,34 @@ impl Watch {
                 }
                 self.dirs.entry(wd).or_default().push(dir.to_path_buf());
                 self.watched.insert(dir.to_path_buf());
+                self.watch_parent(dir);
             }
             // The directory went between the check and the watch: look again.
             Err(Errno::ENOENT | Errno::ENOTDIR) => self.again = true,
             Err(err) => self.fall_back(&format!("watching {}: {err}", dir.display())),
+        }
+    }
+
+    /// Watches the parent of `dir` for the removal or renaming of `dir` (see
+    /// `parents`), adding to whatever the parent is watched for already.
+    fn watch_parent(&mut self, dir: &Path) {
+        let (Some(inotify), Some(name)) = (&self.inotify, dir.file_name()) else {
+            return;
+        };
+        let parent = parent_of(dir);
+        if parent == dir {
+            return;
+        }
+        let mask = AddWatchFlags::IN_DELETE
+            | AddWatchFlags::IN_MOVED_FROM
+            | AddWatchFlags::IN_ONLYDIR
+            // nix has no name for it: add to the mask, do not replace it.
+            | AddWatchFlags::from_bits_retain(nix::libc::IN_MASK_ADD);
+        if let Ok(wd) = inotify.get_ref().0.add_watch(parent, mask) {
+            let children = self.parents.entry(wd).or_default();
+            if !children.iter().any(|(_, child)| child == dir) {
+                children.push((name.to_owned(), dir.to_path_buf()));
+            }
         }
     }
 
@@ -279,8 +308,25 @@ impl Watch {
                 }
                 for dir in spellings {
                     self.watched.remove(&dir);
+                    // A quiet directory needs no sentinel in its parent either.
+                    for children in self.parents.values_mut() {
+                        children.retain(|(_, child)| *child != dir);
+                    }
                     self.quiet.insert(dir);
                 }
+            }
+        }
+        // A parent watched only as a sentinel of directories now quiet goes.
+        let idle: Vec<WatchDescriptor> = self
+            .parents
+            .iter()
+            .filter(|(wd, children)| children.is_empty() && !self.dirs.contains_key(wd))
+            .map(|(wd, _)| *wd)
+            .collect();
+        for wd in idle {
+            self.parents.remove(&wd);
+            if inotify.rm_watch(wd).is_ok() {
+                self.retired.insert(wd);
             }
         }
         // A directory no longer quiet is watched by the next round's `cover`,
@@ -362,6 +408,27 @@ impl Watch {
                     }
                     relevant = true;
                     continue;
+                }
+                if let Some(children) = self.parents.get(&event.wd) {
+                    let gone = event.mask.contains(AddWatchFlags::IN_ISDIR)
+                        && event
+                            .mask
+                            .intersects(AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVED_FROM);
+                    let went: Vec<PathBuf> = children
+                        .iter()
+                        .filter(|(child, _)| gone && event.name.as_ref() == Some(child))
+                        .map(|(_, dir)| dir.clone())
+                        .collect();
+                    for dir in went {
+                        // A watched directory went: forget its watch (no more
+                        // events come from it) and cover it anew.
+                        self.watched.remove(&dir);
+                        self.dirs.retain(|_, spellings| {
+                            spellings.retain(|d| *d != dir);
+                            !spellings.is_empty()
+                        });
+                        relevant = true;
+                    }
                 }
                 let Some(spellings) = self.dirs.get(&event.wd) else {
                     continue;

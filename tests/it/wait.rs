@@ -229,3 +229,30 @@ fn a_wait_path_through_a_file_is_waited_for() {
     run.finish().expect_code(128 + 15);
     assert_eq!(sb.read("out.err"), "143\n");
 }
+
+/// The directory of the wait file is removed and made again while the step
+/// waits, with the step's own post file (and so its open lock) in it: the
+/// removed directory's watch hears nothing, its parent's does.
+#[test]
+fn a_marker_directory_removed_and_made_again_while_waiting() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path("r/sub")).unwrap();
+    let waiter = sb.start(sb.baton([
+        "--wait-file",
+        "r/sub/1",
+        "--post-file",
+        "r/sub/2",
+        "--",
+        "echo",
+        "ran",
+    ]));
+    let pid = u64::try_from(waiter.pid()).unwrap();
+    wait_for("the waiter's watch", || crate::harness::is_watching(pid));
+    std::fs::remove_dir_all(sb.path("r/sub")).unwrap();
+    std::fs::create_dir(sb.path("r/sub")).unwrap();
+    std::fs::write(sb.path("r/sub/1"), "0\n").unwrap();
+    let out = waiter.finish();
+    out.expect_code(0);
+    assert_eq!(out.stdout, "ran\n");
+    assert_eq!(sb.read("r/sub/2"), "0\n");
+}
