@@ -26,7 +26,7 @@ use crate::settings::OnError;
 pub use crate::settings::Step;
 use crate::signals::{self, Signals};
 use crate::supervise::{self, Cause, Ended};
-use crate::termination::{self, Entry};
+use crate::termination::{self, Encoding, Entry};
 use crate::timestamp::rfc3339_millis;
 use crate::wait::{self, Outcome};
 use crate::watch::Watch;
@@ -395,7 +395,12 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
 fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()> {
     let existing = termination::read(path)?;
     let results = read_results(step);
-    let mut rendered = termination::render(existing.clone(), &report.entries(), &results);
+    let encoding = if step.tekton.compress_termination_message {
+        Encoding::Compressed
+    } else {
+        Encoding::Json
+    };
+    let mut rendered = termination::render(existing.clone(), &report.entries(), &results, encoding);
     // Naming what was left out makes baton's own entries longer, which can
     // leave out more: settle within as many rounds as there are results.
     for _ in 0..=results.len() {
@@ -415,7 +420,7 @@ fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()
         }
         report.reason = Some("ResultsTooLarge");
         report.message = Some(message);
-        rendered = termination::render(existing.clone(), &report.entries(), &results);
+        rendered = termination::render(existing.clone(), &report.entries(), &results, encoding);
     }
     termination::write(path, &rendered.text)
 }
