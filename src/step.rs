@@ -28,7 +28,7 @@ use crate::settings::{OnError, ResultFrom};
 use crate::signals::{self, Signals};
 use crate::supervise::{self, Cause, Ended};
 use crate::tekton;
-use crate::termination::{self, Entry};
+use crate::termination::{self, Encoding, Entry};
 use crate::timestamp::rfc3339_millis;
 use crate::wait::{self, Outcome};
 use crate::watch::Watch;
@@ -467,10 +467,17 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
 fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()> {
     let existing = termination::read(path)?;
     let results = read_results(step);
+    let encoding = if step.tekton.compress_termination_message {
+        Encoding::Compressed
+    } else {
+        Encoding::Json
+    };
+    let tekton = step.tekton_mode();
     let mut rendered = termination::render(
         existing.clone(),
-        &report.entries(step.tekton_mode()),
+        &report.entries(tekton),
         &results,
+        encoding,
     );
     // Naming what was left out makes baton's own entries longer, which can
     // leave out more: settle within as many rounds as there are results.
@@ -493,8 +500,9 @@ fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()
         report.message = Some(message);
         rendered = termination::render(
             existing.clone(),
-            &report.entries(step.tekton_mode()),
+            &report.entries(tekton),
             &results,
+            encoding,
         );
     }
     termination::write(path, &rendered.text)

@@ -9,16 +9,25 @@
 //! budget counts them compact): key order, escapes and the spelling of numbers
 //! stay as their writer chose.
 //!
+//! Tekton's compressed form, `tknz:` followed by base64 without padding of the
+//! array's raw DEFLATE (`pkg/termination`), is read whatever baton writes, and
+//! written with `Encoding::Compressed` whenever it is shorter than the JSON.
+//! The 4096 bytes are counted on what is written, so more fits compressed;
+//! Tekton inflates at most 128 KiB, and that bounds the JSON.
+//!
 //! The file is written in place, not renamed over: the kubelet bind-mounts the
 //! termination-log file into the container, and a rename onto a mount point
 //! fails with EBUSY.
 
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Read as _, Write as _};
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+use flate2::Compression;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
@@ -26,6 +35,98 @@ use serde_json::value::RawValue;
 
 /// Kubernetes' limit on a container's termination message.
 pub const MAX_BYTES: usize = 4096;
+
+/// What starts a compressed message (Tekton's `compressedPrefix`).
+const COMPRESSED_PREFIX: &str = "tknz:";
+
+/// The most a compressed message may inflate to: Tekton's reader refuses more
+/// (`maxDecompressedSize`), and so does baton's.
+const MAX_INFLATED: usize = 128 * 1024;
+
+/// How a message is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Encoding {
+    /// The JSON array.
+    #[default]
+    Json,
+    /// `tknz:` and base64 of the array's raw DEFLATE, when that is shorter
+    /// than the JSON; else the JSON (`--compress-termination-message`).
+    Compressed,
+}
+
+impl Encoding {
+    /// The longest JSON array that can be written this way: a compressed
+    /// message must inflate within what Tekton reads back.
+    fn max_json(self) -> usize {
+        match self {
+            Self::Json => MAX_BYTES,
+            Self::Compressed => MAX_INFLATED,
+        }
+    }
+
+    /// What is written for the JSON array `json`.
+    fn encode(self, json: String) -> String {
+        if self == Self::Json {
+            return json;
+        }
+        let deflated = deflate(json.as_bytes());
+        let shorter = base64::encoded_len(deflated.len(), false)
+            .is_some_and(|len| COMPRESSED_PREFIX.len() + len < json.len());
+        if shorter {
+            let mut text = String::from(COMPRESSED_PREFIX);
+            GO_RAW_STD.encode_string(deflated, &mut text);
+            text
+        } else {
+            json
+        }
+    }
+}
+
+/// Go's `base64.RawStdEncoding`, as Tekton writes and reads it: no padding
+/// (a `=` is not base64 there), lenient about the unused bits of the last
+/// symbol.
+const GO_RAW_STD: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Raw DEFLATE (no zlib header) at the best compression, as Go's
+/// `flate.BestCompression`.
+fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), Compression::best());
+    encoder
+        .write_all(data)
+        .and_then(|()| encoder.finish())
+        .expect("deflating into memory")
+}
+
+/// The JSON a compressed message holds, the prefix removed: base64 as Go
+/// decodes it (line breaks skipped), then raw DEFLATE, at most
+/// `MAX_INFLATED` bytes of it. Bytes after the last block are ignored, as
+/// Go's reader does; a stream cut short is an error.
+fn inflate(encoded: &[u8]) -> Result<Vec<u8>> {
+    let text: Vec<u8> = encoded
+        .iter()
+        .copied()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    let deflated = GO_RAW_STD
+        .decode(text)
+        .map_err(|err| anyhow::anyhow!("base64: {err}"))?;
+    let mut json = Vec::new();
+    flate2::bufread::DeflateDecoder::new(deflated.as_slice())
+        .take(MAX_INFLATED as u64 + 1)
+        .read_to_end(&mut json)
+        .context("inflating")?;
+    anyhow::ensure!(
+        json.len() <= MAX_INFLATED,
+        "it inflates to over {MAX_INFLATED} bytes"
+    );
+    Ok(json)
+}
 
 /// Tekton's `TaskRunResultType`: a result the step produced.
 pub const RESULT: u64 = 1;
@@ -121,16 +222,28 @@ impl Element {
 }
 
 /// The entries a message file holds now (none if it is missing or empty; a
-/// file that is not a JSON array is replaced, and that is logged).
+/// file that is neither a JSON array nor Tekton's compressed form of one is
+/// replaced, and that is logged).
 pub fn read(path: &Path) -> Result<Vec<Element>> {
     match fs::read(path) {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Vec::new()),
-        Ok(bytes) => Ok(parse(&bytes).unwrap_or_else(|err| {
-            tracing::warn!(path = %path.display(), %err, "replacing a termination message that is not a JSON array");
+        Ok(bytes) => Ok(decode(&bytes).unwrap_or_else(|err| {
+            tracing::warn!(path = %path.display(), err = %format_args!("{err:#}"), "replacing a termination message that is not a JSON array");
             Vec::new()
         })),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// The elements of a message: a JSON array, or its compressed form.
+fn decode(bytes: &[u8]) -> Result<Vec<Element>> {
+    match bytes.strip_prefix(COMPRESSED_PREFIX.as_bytes()) {
+        Some(encoded) => {
+            let json = inflate(encoded).context("a compressed message")?;
+            parse(&json).context("the JSON of a compressed message")
+        }
+        None => Ok(parse(bytes)?),
     }
 }
 
@@ -213,16 +326,22 @@ pub fn write(path: &Path, text: &str) -> Result<()> {
 /// A message ready to write, and the results that did not fit.
 #[derive(Debug)]
 pub struct Rendered {
+    /// What is written: the JSON array, or its compressed form.
     pub text: String,
     pub dropped_results: Vec<String>,
 }
 
 /// Merges `own` and `results` into `existing` (a new entry with the same key
 /// replaces the old one in place; others are appended) and fits the whole into
-/// `MAX_BYTES`: baton's own entries always, then results, then what was there
-/// before, each in order while it fits. Results left out are returned; other
-/// entries left out are logged.
-pub fn render(existing: Vec<Element>, own: &[Entry], results: &[Entry]) -> Rendered {
+/// `MAX_BYTES` as written with `encoding`: baton's own entries always, then
+/// results, then what was there before, each in order while it fits. Results
+/// left out are returned; other entries left out are logged.
+pub fn render(
+    existing: Vec<Element>,
+    own: &[Entry],
+    results: &[Entry],
+    encoding: Encoding,
+) -> Rendered {
     #[derive(PartialEq, Clone, Copy)]
     enum Rank {
         Own,
@@ -245,20 +364,45 @@ pub fn render(existing: Vec<Element>, own: &[Entry], results: &[Entry]) -> Rende
             None => merged.push(item),
         }
     }
-    let mut budget = MAX_BYTES - 2; // the brackets
-    let mut keep = vec![false; merged.len()];
+    // What is written when the entries marked in `keep` are, if that fits.
+    // The JSON's length is counted first, so that a set too long for
+    // `encoding` is neither joined nor deflated.
+    let fit = |keep: &[bool]| -> Option<String> {
+        let kept = || {
+            merged
+                .iter()
+                .zip(keep)
+                .filter_map(|((item, _), k)| k.then_some(item.text.as_str()))
+        };
+        let commas = kept().count().saturating_sub(1);
+        let len = 2 + commas + kept().map(str::len).sum::<usize>();
+        if len > encoding.max_json() {
+            return None;
+        }
+        let json = format!("[{}]", kept().collect::<Vec<_>>().join(","));
+        Some(encoding.encode(json)).filter(|text| text.len() <= MAX_BYTES)
+    };
+    let mut keep = vec![true; merged.len()];
+    if let Some(text) = fit(&keep) {
+        return Rendered {
+            text,
+            dropped_results: Vec::new(),
+        };
+    }
+    keep.fill(false);
+    let mut text = fit(&keep).expect("an empty message fits");
     let mut dropped_results = Vec::new();
     for pass in [Rank::Own, Rank::Result, Rank::Before] {
         for (i, (item, rank)) in merged.iter().enumerate() {
             if *rank != pass {
                 continue;
             }
-            let size = item.text.len() + 1;
-            if size <= budget {
-                budget -= size;
-                keep[i] = true;
+            keep[i] = true;
+            if let Some(fitted) = fit(&keep) {
+                text = fitted;
                 continue;
             }
+            keep[i] = false;
             let key = item.key.clone().unwrap_or_default();
             if *rank == Rank::Result {
                 dropped_results.push(key);
@@ -267,20 +411,76 @@ pub fn render(existing: Vec<Element>, own: &[Entry], results: &[Entry]) -> Rende
             }
         }
     }
-    let kept: Vec<String> = merged
-        .into_iter()
-        .zip(keep)
-        .filter_map(|((item, _), k)| k.then_some(item.text))
-        .collect();
     Rendered {
-        text: format!("[{}]", kept.join(",")),
+        text,
         dropped_results,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{parse, read, render, Element, Entry, INTERNAL, MAX_BYTES, RESULT};
+    use std::fmt::Write as _;
+    use std::io::Read as _;
+
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    use base64::Engine as _;
+
+    use super::Encoding::{Compressed, Json};
+    use super::{
+        decode, deflate, parse, read, render, Element, Entry, INTERNAL, MAX_BYTES, MAX_INFLATED,
+        RESULT,
+    };
+
+    /// A compressed message read as Tekton reads it, apart from baton's own
+    /// reader: Go's `RawStdEncoding` is base64's standard alphabet without
+    /// padding, and `flate.NewReader` reads raw DEFLATE.
+    fn inflated(text: &str) -> String {
+        let body = text
+            .strip_prefix("tknz:")
+            .unwrap_or_else(|| panic!("not compressed: {text}"));
+        let deflated = STANDARD_NO_PAD.decode(body).unwrap();
+        let mut json = String::new();
+        flate2::read::DeflateDecoder::new(deflated.as_slice())
+            .read_to_string(&mut json)
+            .unwrap();
+        json
+    }
+
+    /// `json` compressed, as Tekton writes it (whether or not it is shorter).
+    fn compressed(json: &str) -> String {
+        format!("tknz:{}", STANDARD_NO_PAD.encode(deflate(json.as_bytes())))
+    }
+
+    /// A value that compresses well, but not to nothing: numbered lines.
+    fn lines(tag: &str, count: usize) -> String {
+        let mut out = String::new();
+        for i in 0..count {
+            writeln!(out, "{tag} line {i}").unwrap();
+        }
+        out
+    }
+
+    /// A value that does not compress: pseudo-random letters and digits.
+    fn noise(len: usize, seed: u32) -> String {
+        let symbols = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut x = seed;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                char::from(symbols[x as usize % symbols.len()])
+            })
+            .collect()
+    }
+
+    fn keys(json: &str) -> Vec<String> {
+        parse(json.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.key.unwrap())
+            .collect()
+    }
 
     fn json(text: &str) -> Element {
         parse(format!("[{text}]").as_bytes()).unwrap().remove(0)
@@ -300,6 +500,7 @@ mod tests {
             existing,
             &[internal("ExitCode", "0"), internal("Reason", "Skipped")],
             &[],
+            Json,
         );
         assert_eq!(
             out.text,
@@ -318,7 +519,7 @@ mod tests {
             Entry::new("b", big.clone(), RESULT),
             Entry::new("c", "small", RESULT),
         ];
-        let out = render(existing, &[internal("ExitCode", "1")], &results);
+        let out = render(existing, &[internal("ExitCode", "1")], &results, Json);
         assert!(out.text.len() <= MAX_BYTES);
         assert!(out.text.contains(r#""key":"ExitCode""#));
         assert!(out.text.contains(r#""key":"a""#) && out.text.contains(r#""key":"b""#));
@@ -333,7 +534,7 @@ mod tests {
             Entry::new("b", big.clone(), RESULT),
             Entry::new("c", big, RESULT),
         ];
-        let out = render(Vec::new(), &[internal("ExitCode", "1")], &results);
+        let out = render(Vec::new(), &[internal("ExitCode", "1")], &results, Json);
         assert_eq!(out.dropped_results, ["c"]);
     }
 
@@ -403,7 +604,12 @@ mod tests {
             assert_eq!(read(&path).unwrap(), [], "{replaced:?}");
         }
         std::fs::write(&path, r#"{"key":"a","value":"b","type":1}"#).unwrap();
-        let out = render(read(&path).unwrap(), &[internal("ExitCode", "0")], &[]);
+        let out = render(
+            read(&path).unwrap(),
+            &[internal("ExitCode", "0")],
+            &[],
+            Json,
+        );
         assert_eq!(out.text, r#"[{"key":"ExitCode","value":"0","type":3}]"#);
         std::fs::write(&path, "[ {\"key\": \"a\"} ]\n").unwrap();
         assert_eq!(read(&path).unwrap(), [json(r#"{"key":"a"}"#)]);
@@ -416,7 +622,7 @@ mod tests {
         let elements = parse(format!("[{deep}]").as_bytes()).unwrap();
         assert_eq!(elements.len(), 1);
         assert_eq!(elements[0].key, None);
-        let out = render(elements, &[internal("ExitCode", "0")], &[]);
+        let out = render(elements, &[internal("ExitCode", "0")], &[], Json);
         assert_eq!(
             out.text, r#"[{"key":"ExitCode","value":"0","type":3}]"#,
             "too big to keep"
@@ -439,5 +645,180 @@ mod tests {
                 key: Some("k\"".into())
             }
         );
+    }
+
+    #[test]
+    fn compressed_is_tekton_s_form_and_holds_the_same_json() {
+        let own = [internal("ExitCode", "0")];
+        let results = [Entry::new("log", lines("a", 100), RESULT)];
+        let plain = render(Vec::new(), &own, &results, Json).text;
+        let out = render(Vec::new(), &own, &results, Compressed);
+        assert!(out.text.starts_with("tknz:"), "{}", out.text);
+        assert!(!out.text.contains('='), "no padding: {}", out.text);
+        assert!(out.text.len() < plain.len() / 2, "{} bytes", out.text.len());
+        assert_eq!(inflated(&out.text), plain);
+        // And baton reads it back as the JSON.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("term");
+        std::fs::write(&path, &out.text).unwrap();
+        assert_eq!(read(&path).unwrap(), parse(plain.as_bytes()).unwrap());
+    }
+
+    #[test]
+    fn compressed_only_when_shorter() {
+        let own = [
+            internal("StartedAt", "2026-01-02T03:04:05.678Z"),
+            internal("ExitCode", "0"),
+        ];
+        let small = render(Vec::new(), &own, &[], Compressed);
+        assert_eq!(small.text, render(Vec::new(), &own, &[], Json).text);
+        // Noise does not compress, and base64 makes it a third longer.
+        let noisy = [Entry::new("n", noise(2000, 1), RESULT)];
+        let out = render(Vec::new(), &own, &noisy, Compressed);
+        assert_eq!(out.text, render(Vec::new(), &own, &noisy, Json).text);
+        assert!(compressed(&out.text).len() > out.text.len());
+        // Whenever it is shorter, the compressed form is written.
+        let mut seen = [false; 2];
+        for len in 0..200 {
+            let json = format!(r#"[{{"key":"r","value":"{}","type":1}}]"#, "ab".repeat(len));
+            let text = Compressed.encode(json.clone());
+            let shorter = compressed(&json).len() < json.len();
+            assert_eq!(text.starts_with("tknz:"), shorter, "{json}");
+            assert_eq!(if shorter { inflated(&text) } else { text }, json);
+            seen[usize::from(shorter)] = true;
+        }
+        assert_eq!(seen, [true, true]);
+        assert_eq!(Json.encode(lines("a", 100)), lines("a", 100));
+    }
+
+    #[test]
+    fn a_compressed_message_is_read_and_merged_whatever_this_step_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("term");
+        let digest = Entry::new("digest", lines("sha", 50), RESULT);
+        let before = render(
+            Vec::new(),
+            &[internal("ExitCode", "9")],
+            std::slice::from_ref(&digest),
+            Compressed,
+        );
+        assert!(before.text.starts_with("tknz:"));
+        // A line break after it, which Go's base64 decoder skips.
+        std::fs::write(&path, format!("{}\n", before.text)).unwrap();
+        let existing = read(&path).unwrap();
+        let own = [internal("ExitCode", "0")];
+        let more = [Entry::new("more", "x", RESULT)];
+        let out = render(existing.clone(), &own, &more, Json);
+        let expect = [&own[0], &digest, &more[0]].map(|e| e.to_json().text);
+        assert_eq!(out.text, format!("[{}]", expect.join(",")));
+        let out = render(existing, &own, &more, Compressed);
+        assert_eq!(inflated(&out.text), format!("[{}]", expect.join(",")));
+    }
+
+    #[test]
+    fn a_compressed_message_that_cannot_be_read_is_replaced() {
+        let empty = r#"[{"key":"a","value":"","type":1}]"#;
+        let at_limit = empty.replace(
+            r#""value":"""#,
+            &format!(r#""value":"{}""#, "v".repeat(MAX_INFLATED - empty.len())),
+        );
+        assert_eq!(at_limit.len(), MAX_INFLATED);
+        assert_eq!(decode(compressed(&at_limit).as_bytes()).unwrap().len(), 1);
+        let over = at_limit.replacen('v', "vv", 1);
+        let good = compressed(r#"[{"key":"a"}]"#);
+        assert_eq!(decode(good.as_bytes()).unwrap(), [json(r#"{"key":"a"}"#)]);
+        // As Go's reader: bytes after the last block are ignored.
+        let mut trailing = deflate(br#"[{"key":"a"}]"#);
+        trailing.extend_from_slice(b"junk");
+        let trailing = format!("tknz:{}", STANDARD_NO_PAD.encode(trailing));
+        assert_eq!(decode(trailing.as_bytes()).unwrap().len(), 1);
+        let deflated = deflate(br#"[{"key":"a","value":"b","type":1}]"#);
+        let cut = format!(
+            "tknz:{}",
+            STANDARD_NO_PAD.encode(&deflated[..deflated.len() - 2])
+        );
+        let not_deflate = format!("tknz:{}", STANDARD_NO_PAD.encode("hello world"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("term");
+        for bad in [
+            compressed(&over),
+            "tknz:".into(),
+            "tknz:!!!!".into(),
+            format!("{good}="),
+            format!("{good}=="),
+            format!("{good} "),
+            format!(" {good}"),
+            cut,
+            not_deflate,
+            compressed(r#"{"key":"a"}"#),
+        ] {
+            assert!(decode(bad.as_bytes()).is_err(), "{bad:.60}");
+            std::fs::write(&path, &bad).unwrap();
+            assert_eq!(read(&path).unwrap(), [], "{bad:.60}");
+        }
+    }
+
+    #[test]
+    fn the_budget_is_judged_on_the_compressed_size() {
+        let own = [
+            internal("StartedAt", "2026-01-02T03:04:05.678Z"),
+            internal("ExitCode", "0"),
+        ];
+        let results = ["a", "b", "c"].map(|k| Entry::new(k, lines(k, 180), RESULT));
+        let plain = render(Vec::new(), &own, &results, Json);
+        assert_eq!(plain.dropped_results, ["b", "c"]);
+        let out = render(Vec::new(), &own, &results, Compressed);
+        assert!(out.dropped_results.is_empty());
+        assert!(out.text.len() <= MAX_BYTES, "{} bytes", out.text.len());
+        let all = inflated(&out.text);
+        assert!(all.len() > 6000, "{} bytes of JSON", all.len());
+        assert_eq!(keys(&all), ["StartedAt", "ExitCode", "a", "b", "c"]);
+        // Past what fits compressed, results are left out in order, and what
+        // was there before goes first.
+        let existing = vec![Entry::new("old", lines("old", 100), RESULT).to_json()];
+        let results = [
+            Entry::new("a", lines("a", 180), RESULT),
+            Entry::new("n", noise(3500, 7), RESULT),
+            Entry::new("b", lines("b", 180), RESULT),
+        ];
+        let out = render(existing, &own, &results, Compressed);
+        assert_eq!(out.dropped_results, ["n"]);
+        assert!(out.text.len() <= MAX_BYTES, "{} bytes", out.text.len());
+        assert_eq!(
+            keys(&inflated(&out.text)),
+            ["old", "StartedAt", "ExitCode", "a", "b"]
+        );
+    }
+
+    #[test]
+    fn a_compressed_message_inflates_within_128_kib() {
+        let own = [internal("ExitCode", "0")];
+        // Deflated to a few hundred bytes, but Tekton would not inflate it.
+        let results = [
+            Entry::new("big", "a".repeat(MAX_INFLATED), RESULT),
+            Entry::new("small", "x", RESULT),
+        ];
+        let out = render(Vec::new(), &own, &results, Compressed);
+        assert_eq!(out.dropped_results, ["big"]);
+        assert_eq!(keys(&out.text), ["ExitCode", "small"]);
+        let results = [Entry::new("big", "a".repeat(MAX_INFLATED - 100), RESULT)];
+        let out = render(Vec::new(), &own, &results, Compressed);
+        assert!(out.dropped_results.is_empty());
+        assert!(out.text.len() < 1000, "{} bytes", out.text.len());
+        assert!(inflated(&out.text).len() <= MAX_INFLATED);
+    }
+
+    #[test]
+    fn a_message_of_exactly_4096_bytes_fits() {
+        let own = [internal("ExitCode", "0")];
+        let base = render(Vec::new(), &own, &[Entry::new("r", "", RESULT)], Json)
+            .text
+            .len();
+        let exact = [Entry::new("r", "v".repeat(MAX_BYTES - base), RESULT)];
+        let out = render(Vec::new(), &own, &exact, Json);
+        assert_eq!(out.text.len(), MAX_BYTES);
+        assert!(out.dropped_results.is_empty());
+        let over = [Entry::new("r", "v".repeat(MAX_BYTES - base + 1), RESULT)];
+        assert_eq!(render(Vec::new(), &own, &over, Json).dropped_results, ["r"]);
     }
 }
