@@ -7,6 +7,7 @@
 pub mod breakpoint;
 pub mod child;
 pub mod cli;
+pub mod creds;
 pub mod duration;
 pub mod envfile;
 pub mod exit_code;

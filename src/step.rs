@@ -110,6 +110,12 @@ pub fn run(step: &Step) -> Result<u8> {
     if already_ran(step) {
         return Ok(0);
     }
+    // Tekton's creds-init flags; as for Tekton, a failure is not the step's.
+    if step.tekton_mode() || crate::creds::requested(&step.tekton) {
+        if let Err(err) = crate::creds::install(&step.tekton) {
+            tracing::warn!("{err:#}");
+        }
+    }
     let held = match prepare(step) {
         Ok(held) => held,
         Err(err) => return fail(step, err),

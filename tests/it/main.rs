@@ -3,6 +3,7 @@
 
 mod chain;
 mod cli;
+mod creds;
 mod exit_codes;
 mod features;
 mod harness;
