@@ -42,11 +42,7 @@ const HOME_DIR_MODE: u32 = 0o700;
 
 /// Whether any creds-init flag is given.
 pub fn requested(tekton: &Tekton) -> bool {
-    !(tekton.basic_git.is_empty()
-        && tekton.ssh_git.is_empty()
-        && tekton.basic_docker.is_empty()
-        && tekton.docker_config.is_empty()
-        && tekton.docker_cfg.is_empty())
+    tekton.creds_requested()
 }
 
 /// Writes the credentials that the creds-init flags name into `ROOT/creds`

@@ -7,6 +7,7 @@
 pub mod breakpoint;
 pub mod child;
 pub mod cli;
+#[cfg(feature = "tekton")]
 pub mod creds;
 pub mod duration;
 pub mod envfile;
@@ -28,6 +29,8 @@ pub mod supervise;
 pub mod tekton;
 pub mod termination;
 pub mod timestamp;
+#[cfg(feature = "tekton")]
+pub mod tknz;
 pub mod wait;
 pub mod watch;
 

@@ -234,6 +234,17 @@ pub struct Tekton {
     pub docker_cfg: Vec<String>,
 }
 
+impl Tekton {
+    /// Whether any of the creds-init flags is given.
+    pub fn creds_requested(&self) -> bool {
+        !(self.basic_git.is_empty()
+            && self.ssh_git.is_empty()
+            && self.basic_docker.is_empty()
+            && self.docker_config.is_empty()
+            && self.docker_cfg.is_empty())
+    }
+}
+
 /// How baton behaves where Tekton's entrypoint and baton differ (`--mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {

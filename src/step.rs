@@ -111,7 +111,8 @@ pub fn run(step: &Step) -> Result<u8> {
         return Ok(0);
     }
     // Tekton's creds-init flags; as for Tekton, a failure is not the step's.
-    if step.tekton_mode() || crate::creds::requested(&step.tekton) {
+    #[cfg(feature = "tekton")]
+    if step.tekton_mode() || step.tekton.creds_requested() {
         if let Err(err) = crate::creds::install(&step.tekton) {
             tracing::warn!("{err:#}");
         }
@@ -122,15 +123,8 @@ pub fn run(step: &Step) -> Result<u8> {
     };
     // Wait, then run: in the async runtime only when there is something to
     // wait for, watch, probe, capture or retry.
-    let report = if step.tekton.enable_spire {
-        Ok(Report::new(
-            exit_code::SKIPPED,
-            None,
-            Some(
-                "SPIRE is not in this build of baton: --enable-spire cannot sign the results"
-                    .into(),
-            ),
-        ))
+    let report = if let Some(refused) = refused(step) {
+        Ok(refused)
     } else if step.needs_runtime() {
         in_runtime(step, &blocked)
     } else {
@@ -156,6 +150,20 @@ pub fn run(step: &Step) -> Result<u8> {
         .into()),
         None => Ok(report.code),
     }
+}
+
+/// What this build cannot do that the command line asks for: the step fails
+/// at once, with one line (exit 1, `POST.err`).
+fn refused(step: &Step) -> Option<Report> {
+    let why = if step.tekton.enable_spire {
+        "SPIRE is not in baton: --enable-spire cannot sign the results"
+    } else if !cfg!(feature = "tekton") && step.tekton.creds_requested() {
+        "this build of baton has no creds-init (--basic-git, --ssh-git, --basic-docker, \
+         --docker-config, --docker-cfg): use the image's /ko-app/entrypoint, built with the tekton feature"
+    } else {
+        return None;
+    };
+    Some(Report::new(exit_code::SKIPPED, None, Some(why.into())))
 }
 
 /// Whether the step's success marker exists from an earlier run (and

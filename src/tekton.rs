@@ -12,7 +12,9 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+#[cfg(feature = "tekton")]
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+#[cfg(feature = "tekton")]
 use base64::Engine as _;
 
 use crate::exit_code::{Failure, USAGE};
@@ -52,6 +54,7 @@ pub const PLATFORM: &str = if cfg!(target_arch = "x86_64") {
 /// whose image is built for several platforms: a JSON object from platform
 /// (`linux/amd64`, `linux/arm64/v8`) to the image's command. A platform with
 /// a CPU variant falls back to the same platform without it, as Tekton's.
+#[cfg(feature = "tekton")]
 pub fn platform_command(json: &str, platform: &str) -> Result<Vec<String>, String> {
     let commands: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(json)
         .map_err(|err| {
@@ -64,6 +67,18 @@ pub fn platform_command(json: &str, platform: &str) -> Result<Vec<String>, Strin
         .cloned()
         .ok_or_else(|| format!("TEKTON_PLATFORM_COMMANDS has no command for platform {platform:?}"))
 }
+
+/// Without the tekton feature (the image's /baton) there is no
+/// `TEKTON_PLATFORM_COMMANDS`: the controller runs /ko-app/entrypoint.
+#[cfg(not(feature = "tekton"))]
+pub fn platform_command(_json: &str, _platform: &str) -> Result<Vec<String>, String> {
+    Err(format!("TEKTON_PLATFORM_COMMANDS {NOT_IN_THIS_BUILD}"))
+}
+
+/// What a build without the tekton feature says of what only that feature has.
+#[cfg(not(feature = "tekton"))]
+const NOT_IN_THIS_BUILD: &str =
+    "is not in this build of baton: use the image's /ko-app/entrypoint, built with the tekton feature";
 
 /// The mode Tekton gives the entrypoint binary it copies (`cp`, `init`).
 pub const BINARY_MODE: u32 = 0o311;
@@ -101,6 +116,7 @@ pub fn link_steps(steps: &[OsString]) -> Result<()> {
 
 /// Go's `base64.StdEncoding`, as Tekton decodes with it: padded, lenient
 /// about the unused bits of the last symbol.
+#[cfg(feature = "tekton")]
 const GO_STD: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new()
@@ -112,6 +128,7 @@ const GO_STD: GeneralPurpose = GeneralPurpose::new(
 /// keeping the file's mode (place-scripts made it executable). Line breaks
 /// are skipped, as Go's decoder does (the heredoc ends in one). A file that
 /// is not base64 is bad input (exit 2), and is left as it was.
+#[cfg(feature = "tekton")]
 pub fn decode_script(path: &Path) -> Result<()> {
     let encoded =
         fs::read(path).with_context(|| format!("reading script file {}", path.display()))?;
@@ -128,7 +145,18 @@ pub fn decode_script(path: &Path) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
+/// Without the tekton feature, no `decode-script`: Tekton's place-scripts
+/// runs the binary that prepare copied from /ko-app/entrypoint.
+#[cfg(not(feature = "tekton"))]
+pub fn decode_script(_path: &Path) -> Result<()> {
+    Err(Failure {
+        code: USAGE,
+        message: format!("decode-script {NOT_IN_THIS_BUILD}"),
+    }
+    .into())
+}
+
+#[cfg(all(test, feature = "tekton"))]
 mod tests {
     use super::GO_STD;
     use base64::Engine as _;

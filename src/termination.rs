@@ -21,13 +21,10 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Read as _, Write as _};
+use std::io;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use base64::Engine as _;
-use flate2::Compression;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
@@ -37,11 +34,11 @@ use serde_json::value::RawValue;
 pub const MAX_BYTES: usize = 4096;
 
 /// What starts a compressed message (Tekton's `compressedPrefix`).
-const COMPRESSED_PREFIX: &str = "tknz:";
+pub(crate) const COMPRESSED_PREFIX: &str = "tknz:";
 
 /// The most a compressed message may inflate to: Tekton's reader refuses more
 /// (`maxDecompressedSize`), and so does baton's.
-const MAX_INFLATED: usize = 128 * 1024;
+pub(crate) const MAX_INFLATED: usize = 128 * 1024;
 
 /// How a message is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -69,63 +66,34 @@ impl Encoding {
         if self == Self::Json {
             return json;
         }
-        let deflated = deflate(json.as_bytes());
-        let shorter = base64::encoded_len(deflated.len(), false)
-            .is_some_and(|len| COMPRESSED_PREFIX.len() + len < json.len());
-        if shorter {
-            let mut text = String::from(COMPRESSED_PREFIX);
-            GO_RAW_STD.encode_string(deflated, &mut text);
-            text
-        } else {
-            json
-        }
+        compress(&json).unwrap_or(json)
     }
 }
 
-/// Go's `base64.RawStdEncoding`, as Tekton writes and reads it: no padding
-/// (a `=` is not base64 there), lenient about the unused bits of the last
-/// symbol.
-const GO_RAW_STD: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-        .with_decode_allow_trailing_bits(true),
-);
-
-/// Raw DEFLATE (no zlib header) at the best compression, as Go's
-/// `flate.BestCompression`.
-fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), Compression::best());
-    encoder
-        .write_all(data)
-        .and_then(|()| encoder.finish())
-        .expect("deflating into memory")
+/// `tknz:` and the base64 of `json`'s raw DEFLATE, if shorter than `json`.
+#[cfg(feature = "tekton")]
+fn compress(json: &str) -> Option<String> {
+    crate::tknz::compress(json)
 }
 
-/// The JSON a compressed message holds, the prefix removed: base64 as Go
-/// decodes it (line breaks skipped), then raw DEFLATE, at most
-/// `MAX_INFLATED` bytes of it. Bytes after the last block are ignored, as
-/// Go's reader does; a stream cut short is an error.
+/// Without the `tekton` feature there is no deflate: the message is written
+/// as JSON, which Tekton's controller reads as well.
+#[cfg(not(feature = "tekton"))]
+fn compress(_json: &str) -> Option<String> {
+    None
+}
+
+/// The JSON a compressed message holds (the prefix removed).
+#[cfg(feature = "tekton")]
 fn inflate(encoded: &[u8]) -> Result<Vec<u8>> {
-    let text: Vec<u8> = encoded
-        .iter()
-        .copied()
-        .filter(|b| !matches!(b, b'\r' | b'\n'))
-        .collect();
-    let deflated = GO_RAW_STD
-        .decode(text)
-        .map_err(|err| anyhow::anyhow!("base64: {err}"))?;
-    let mut json = Vec::new();
-    flate2::bufread::DeflateDecoder::new(deflated.as_slice())
-        .take(MAX_INFLATED as u64 + 1)
-        .read_to_end(&mut json)
-        .context("inflating")?;
-    anyhow::ensure!(
-        json.len() <= MAX_INFLATED,
-        "it inflates to over {MAX_INFLATED} bytes"
-    );
-    Ok(json)
+    crate::tknz::inflate(encoded)
+}
+
+#[cfg(not(feature = "tekton"))]
+fn inflate(_encoded: &[u8]) -> Result<Vec<u8>> {
+    anyhow::bail!(
+        "this build of baton reads no compressed message (built without the tekton feature)"
+    )
 }
 
 /// Tekton's `TaskRunResultType`: a result the step produced.
@@ -419,18 +387,26 @@ pub fn render(
 
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "tekton")]
     use std::fmt::Write as _;
+    #[cfg(feature = "tekton")]
     use std::io::Read as _;
 
+    #[cfg(feature = "tekton")]
     use base64::engine::general_purpose::STANDARD_NO_PAD;
+    #[cfg(feature = "tekton")]
     use base64::Engine as _;
 
-    use super::Encoding::{Compressed, Json};
-    use super::{
-        decode, deflate, parse, read, render, Element, Entry, INTERNAL, MAX_BYTES, MAX_INFLATED,
-        RESULT,
-    };
+    #[cfg(feature = "tekton")]
+    use super::Encoding::Compressed;
+    use super::Encoding::Json;
+    #[cfg(feature = "tekton")]
+    use super::{decode, MAX_INFLATED};
+    use super::{parse, read, render, Element, Entry, INTERNAL, MAX_BYTES, RESULT};
+    #[cfg(feature = "tekton")]
+    use crate::tknz::deflate;
 
+    #[cfg(feature = "tekton")]
     /// A compressed message read as Tekton reads it, apart from baton's own
     /// reader: Go's `RawStdEncoding` is base64's standard alphabet without
     /// padding, and `flate.NewReader` reads raw DEFLATE.
@@ -446,11 +422,13 @@ mod tests {
         json
     }
 
+    #[cfg(feature = "tekton")]
     /// `json` compressed, as Tekton writes it (whether or not it is shorter).
     fn compressed(json: &str) -> String {
         format!("tknz:{}", STANDARD_NO_PAD.encode(deflate(json.as_bytes())))
     }
 
+    #[cfg(feature = "tekton")]
     /// A value that compresses well, but not to nothing: numbered lines.
     fn lines(tag: &str, count: usize) -> String {
         let mut out = String::new();
@@ -460,6 +438,7 @@ mod tests {
         out
     }
 
+    #[cfg(feature = "tekton")]
     /// A value that does not compress: pseudo-random letters and digits.
     fn noise(len: usize, seed: u32) -> String {
         let symbols = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -474,6 +453,7 @@ mod tests {
             .collect()
     }
 
+    #[cfg(feature = "tekton")]
     fn keys(json: &str) -> Vec<String> {
         parse(json.as_bytes())
             .unwrap()
@@ -647,6 +627,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "tekton")]
     #[test]
     fn compressed_is_tekton_s_form_and_holds_the_same_json() {
         let own = [internal("ExitCode", "0")];
@@ -664,6 +645,7 @@ mod tests {
         assert_eq!(read(&path).unwrap(), parse(plain.as_bytes()).unwrap());
     }
 
+    #[cfg(feature = "tekton")]
     #[test]
     fn compressed_only_when_shorter() {
         let own = [
@@ -691,6 +673,7 @@ mod tests {
         assert_eq!(Json.encode(lines("a", 100)), lines("a", 100));
     }
 
+    #[cfg(feature = "tekton")]
     #[test]
     fn a_compressed_message_is_read_and_merged_whatever_this_step_writes() {
         let dir = tempfile::tempdir().unwrap();
@@ -715,6 +698,7 @@ mod tests {
         assert_eq!(inflated(&out.text), format!("[{}]", expect.join(",")));
     }
 
+    #[cfg(feature = "tekton")]
     #[test]
     fn a_compressed_message_that_cannot_be_read_is_replaced() {
         let empty = r#"[{"key":"a","value":"","type":1}]"#;
@@ -758,6 +742,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "tekton")]
     #[test]
     fn the_budget_is_judged_on_the_compressed_size() {
         let own = [
@@ -790,6 +775,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "tekton")]
     #[test]
     fn a_compressed_message_inflates_within_128_kib() {
         let own = [internal("ExitCode", "0")];

@@ -3,6 +3,7 @@
 
 mod chain;
 mod cli;
+#[cfg(feature = "tekton")]
 mod creds;
 mod exit_codes;
 mod features;

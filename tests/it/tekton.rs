@@ -57,6 +57,7 @@ fn step_init_links_without_copying() {
 
 /// A `script:` step as Tekton's place-scripts container writes it
 /// (`pkg/pod/script.go`): base64 in a heredoc, then `decode-script`.
+#[cfg(feature = "tekton")]
 #[test]
 fn decode_script_as_place_scripts_runs_it() {
     let sb = Sandbox::new();
@@ -85,6 +86,7 @@ fn decode_script_as_place_scripts_runs_it() {
     );
 }
 
+#[cfg(feature = "tekton")]
 #[test]
 fn a_script_file_that_is_not_base64_is_bad_input_and_left_alone() {
     let sb = Sandbox::new();
@@ -389,6 +391,7 @@ fn breakpoint_on_failure_leaves_the_verdict_to_the_debugger() {
 
 /// A step without `command` whose image serves several platforms: the
 /// controller gives the image's command per platform, not `-entrypoint`.
+#[cfg(feature = "tekton")]
 #[test]
 fn tekton_platform_commands_give_the_command() {
     let sb = Sandbox::new();
@@ -410,4 +413,36 @@ fn tekton_platform_commands_give_the_command() {
             }
         )
     );
+}
+
+/// Without the tekton feature (the image's /baton), decode-script is not there.
+#[cfg(not(feature = "tekton"))]
+#[test]
+fn decode_script_is_refused_in_a_build_without_it() {
+    let sb = Sandbox::new();
+    fs::write(sb.path("s"), "ZWNobwo=\n").unwrap();
+    let out = sb.run(["decode-script", "s"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("not in this build"), "{}", out.stderr);
+    assert_eq!(sb.read("s"), "ZWNobwo=\n");
+}
+
+/// Without the tekton feature (the image's /baton), creds-init is not there:
+/// a step that asks for it fails at once, saying so, and leaves its verdict.
+#[cfg(not(feature = "tekton"))]
+#[test]
+fn creds_flags_fail_clearly_in_a_build_without_them() {
+    let sb = Sandbox::new();
+    let out = sb.run([
+        "--post-file",
+        "out",
+        "-basic-git=github=https://github.com",
+        "--",
+        "touch",
+        "ran",
+    ]);
+    out.expect_code(1);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("no creds-init"), "{}", out.stderr);
+    assert!(sb.exists("out.err") && !sb.exists("ran"));
 }
