@@ -29,8 +29,6 @@ pub mod supervise;
 pub mod tekton;
 pub mod termination;
 pub mod timestamp;
-#[cfg(feature = "tekton")]
-pub mod tknz;
 pub mod wait;
 pub mod watch;
 

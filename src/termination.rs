@@ -19,6 +19,9 @@
 //! termination-log file into the container, and a rename onto a mount point
 //! fails with EBUSY.
 
+#[cfg(feature = "tekton")]
+mod tknz;
+
 use std::fmt;
 use std::fs;
 use std::io;
@@ -34,11 +37,11 @@ use serde_json::value::RawValue;
 pub const MAX_BYTES: usize = 4096;
 
 /// What starts a compressed message (Tekton's `compressedPrefix`).
-pub(crate) const COMPRESSED_PREFIX: &str = "tknz:";
+const COMPRESSED_PREFIX: &str = "tknz:";
 
 /// The most a compressed message may inflate to: Tekton's reader refuses more
 /// (`maxDecompressedSize`), and so does baton's.
-pub(crate) const MAX_INFLATED: usize = 128 * 1024;
+const MAX_INFLATED: usize = 128 * 1024;
 
 /// How a message is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,7 +76,7 @@ impl Encoding {
 /// `tknz:` and the base64 of `json`'s raw DEFLATE, if shorter than `json`.
 #[cfg(feature = "tekton")]
 fn compress(json: &str) -> Option<String> {
-    crate::tknz::compress(json)
+    tknz::compress(json)
 }
 
 /// Without the `tekton` feature there is no deflate: the message is written
@@ -86,7 +89,7 @@ fn compress(_json: &str) -> Option<String> {
 /// The JSON a compressed message holds (the prefix removed).
 #[cfg(feature = "tekton")]
 fn inflate(encoded: &[u8]) -> Result<Vec<u8>> {
-    crate::tknz::inflate(encoded)
+    tknz::inflate(encoded)
 }
 
 #[cfg(not(feature = "tekton"))]
@@ -398,13 +401,13 @@ mod tests {
     use base64::Engine as _;
 
     #[cfg(feature = "tekton")]
+    use super::tknz::deflate;
+    #[cfg(feature = "tekton")]
     use super::Encoding::Compressed;
     use super::Encoding::Json;
     #[cfg(feature = "tekton")]
     use super::{decode, MAX_INFLATED};
     use super::{parse, read, render, Element, Entry, INTERNAL, MAX_BYTES, RESULT};
-    #[cfg(feature = "tekton")]
-    use crate::tknz::deflate;
 
     #[cfg(feature = "tekton")]
     /// A compressed message read as Tekton reads it, apart from baton's own

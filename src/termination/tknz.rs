@@ -1,14 +1,14 @@
 //! Tekton's compressed termination message, `tknz:` and the base64 (Go's
 //! `RawStdEncoding`) of the JSON array's raw DEFLATE at the best compression,
 //! as tektoncd/pipeline's `pkg/termination` writes and reads it. Only in the
-//! build with the `tekton` feature (docs/decisions.md); `termination` decides
-//! when it is used.
+//! build with the `tekton` feature (docs/decisions.md); the termination
+//! message (the parent module) decides when it is used.
 
 use anyhow::{Context, Result};
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 
-use crate::termination::{COMPRESSED_PREFIX, MAX_INFLATED};
+use super::{COMPRESSED_PREFIX, MAX_INFLATED};
 
 /// `tknz:` and the base64 of `json`'s raw DEFLATE, if that is shorter.
 pub fn compress(json: &str) -> Option<String> {
