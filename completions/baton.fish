@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_baton_global_optspecs
-    string join \n wait-file= wait-file-content= cancel-file= post-file= termination-path= step-metadata-dir= results= results-dir= rerun= timeout= grace-period= success-exit-codes= no-kill-group= on-error= retries= retry-delay= env-file= ready-file= ready-probe= ready-interval= ready-timeout= stop-file= stop-keeps-exit-code= stdout-path= stderr-path= mode= step-results= when-expressions= result-from= compress-termination-message= enable-spire= breakpoint-on-failure= debug-before-step= basic-git= ssh-git= basic-docker= docker-config= docker-cfg= entrypoint= log-level= log-format= h/help V/version
+    string join \n wait-file= wait-file-content= cancel-file= post-file= termination-path= step-metadata-dir= results= results-dir= rerun= timeout= grace-period= success-exit-codes= no-kill-group= on-error= retries= retry-delay= exit-code-for= env-file= ready-file= ready-probe= ready-interval= ready-timeout= stop-file= stop-keeps-exit-code= stdout-path= stderr-path= mode= step-results= when-expressions= result-from= compress-termination-message= enable-spire= breakpoint-on-failure= debug-before-step= basic-git= ssh-git= basic-docker= docker-config= docker-cfg= entrypoint= log-level= log-format= h/help V/version
 end
 
 function __fish_baton_needs_command
@@ -41,6 +41,7 @@ complete -c baton -n "__fish_baton_needs_command" -l on-error -d 'What a failing
 continue\t'The step counts as a success for the chain; the real code is recorded'"
 complete -c baton -n "__fish_baton_needs_command" -l retries -d 'Rerun a failed command up to N more times before the step fails' -r
 complete -c baton -n "__fish_baton_needs_command" -l retry-delay -d 'Delay before the first retry; doubles each time, capped at 1m' -r
+complete -c baton -n "__fish_baton_needs_command" -l exit-code-for -d 'The exit code of one of baton\'s own outcomes, REASON=CODE (repeatable, comma-separated), e.g. Skipped=3, so that a Job\'s podFailurePolicy can tell them apart; the verdict marker is as without it' -r
 complete -c baton -n "__fish_baton_needs_command" -l env-file -d 'KEY=VALUE lines added to the command\'s environment (repeatable)' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l ready-file -d 'Sidecars: write PATH once the command is ready (every probe passes, or at once with no probe); PATH.err if it never gets there' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l ready-probe -d 'A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG..., file:PATH; HOST is an IP address or localhost' -r

@@ -300,7 +300,7 @@ fn group_of(name: &str) -> Option<Group> {
         "post-file" | "termination-path" | "step-metadata-dir" | "results" | "results-dir"
         | "rerun" => Group::Marking,
         "timeout" | "grace-period" | "success-exit-codes" | "no-kill-group" | "on-error"
-        | "retries" | "retry-delay" | "env-file" => Group::Running,
+        | "retries" | "retry-delay" | "env-file" | "exit-code-for" => Group::Running,
         "ready-file"
         | "ready-probe"
         | "ready-interval"

@@ -118,6 +118,10 @@ pub struct Running {
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration)]
     pub retry_delay: Duration,
 
+    /// The exit code of one of baton's own outcomes, REASON=CODE (repeatable, comma-separated), e.g. Skipped=3, so that a Job's podFailurePolicy can tell them apart; the verdict marker is as without it
+    #[arg(long, value_name = "REASON=CODE", value_delimiter = ',', value_parser = reason_code)]
+    pub exit_code_for: Vec<(&'static str, u8)>,
+
     /// KEY=VALUE lines added to the command's environment (repeatable)
     #[arg(long, value_name = "PATH", value_parser = path())]
     pub env_file: Vec<PathBuf>,
@@ -316,6 +320,7 @@ impl Default for Running {
             on_error: OnError::StopAndFail,
             retries: 0,
             retry_delay: Duration::from_secs(1),
+            exit_code_for: Vec::new(),
             env_file: Vec::new(),
         }
     }
@@ -451,6 +456,36 @@ fn marker_path() -> impl TypedValueParser<Value = PathBuf> {
         }
         Ok(path)
     })
+}
+
+/// The reasons baton records, whose exit code `--exit-code-for` may choose.
+pub const REASONS: &[&str] = &[
+    "Skipped",
+    "PredecessorLost",
+    "NotReady",
+    "ResultsTooLarge",
+    "TimeoutExceeded",
+    "Cancelled",
+    "Terminated",
+    "Stopped",
+    "Continued",
+];
+
+/// `REASON=CODE`, REASON one of `REASONS`, CODE 0 to 255.
+fn reason_code(value: &str) -> Result<(&'static str, u8), String> {
+    let (reason, code) = value
+        .split_once('=')
+        .ok_or_else(|| "expected REASON=CODE, e.g. Skipped=3".to_string())?;
+    let reason = REASONS.iter().find(|r| **r == reason).ok_or_else(|| {
+        format!(
+            "{reason:?} is none of baton's reasons: {}",
+            REASONS.join(", ")
+        )
+    })?;
+    let code = code
+        .parse()
+        .map_err(|_| format!("{code:?} is not an exit code (0 to 255)"))?;
+    Ok((reason, code))
 }
 
 fn duration(value: &str) -> Result<Duration, String> {

@@ -142,6 +142,16 @@ pub fn run(step: &Step) -> Result<u8> {
     for lock in held {
         lock.release();
     }
+    // `--exit-code-for`: the code, not the verdict, of one of baton's outcomes.
+    if let Some((_, code)) = step
+        .running
+        .exit_code_for
+        .iter()
+        .rev()
+        .find(|(reason, _)| Some(*reason) == report.reason)
+    {
+        report.code = *code;
+    }
     match report.message {
         Some(message) => Err(Failure {
             code: report.code,

@@ -337,3 +337,37 @@ fn an_unreadable_wait_file_is_named_as_such() {
         out.stderr
     );
 }
+
+/// `--exit-code-for` gives one of baton's outcomes a code of its own; the
+/// verdict and the termination message are as without it.
+#[test]
+fn an_outcome_can_have_an_exit_code_of_its_own() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("up.err"), "1\n").unwrap();
+    let args = [
+        "--wait-file",
+        "up",
+        "--post-file",
+        "me",
+        "--termination-path",
+        "tm",
+    ];
+    let out = sb.run(args.iter().chain(&[
+        "--exit-code-for",
+        "PredecessorLost=9,Skipped=3",
+        "--",
+        "true",
+    ]));
+    out.expect_code(3);
+    assert_eq!(sb.read("me.err"), "1\n", "the verdict is a skip's");
+    let entries = crate::harness::termination_entries(&sb.read("tm"));
+    assert!(entries
+        .iter()
+        .any(|(k, v, _)| k == "Reason" && v == "Skipped"));
+    // Without it, a skipped step exits 1.
+    sb.run(args.iter().chain(&["--rerun", "--", "true"]))
+        .expect_code(1);
+    let out = sb.run(["--exit-code-for", "Skiped=3", "--", "true"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("Skiped"), "{}", out.stderr);
+}

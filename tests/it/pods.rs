@@ -402,3 +402,67 @@ fn a_tekton_step_cancelled_through_the_downward_api_ends_as_cancelled() {
         pod.dump()
     );
 }
+
+/// The first rule of a Job's `podFailurePolicy` that matches a failed pod,
+/// as the Job controller matches `onExitCodes` rules (a container, or any,
+/// terminated with a code `In` or `NotIn` the values, 0 never matching
+/// `NotIn`); `onPodConditions` rules match no pod here.
+fn matching_rule(policy: &serde_json::Value, pod: &PodResult) -> Option<String> {
+    policy["rules"].as_array()?.iter().find_map(|rule| {
+        let on = &rule["onExitCodes"];
+        if on.is_null() {
+            return None;
+        }
+        let values: Vec<i64> = on["values"]
+            .as_array()?
+            .iter()
+            .filter_map(serde_json::Value::as_i64)
+            .collect();
+        let matches = pod.containers.iter().any(|c| {
+            let named = on["containerName"].as_str().is_none_or(|n| n == c.name);
+            let code = i64::from(c.exit_code);
+            let listed = values.contains(&code);
+            named
+                && match on["operator"].as_str() {
+                    Some("In") => listed,
+                    Some("NotIn") => !listed && code != 0,
+                    _ => false,
+                }
+        });
+        matches.then(|| rule["action"].as_str().unwrap_or_default().to_owned())
+    })
+}
+
+#[test]
+#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
+fn a_pod_failure_policy_tells_the_failed_step_from_the_skipped_one() {
+    require_pods();
+    let pod = Pod::from_example("pod-failure-policy.yaml").start().wait();
+    expect_codes(&pod, &[("step-1", 0), ("step-2", 42), ("step-3", 3)]);
+    assert_eq!(
+        pod.container("step-3")
+            .termination_value("Reason")
+            .as_deref(),
+        Some("Skipped")
+    );
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pod-failure-policy.yaml"),
+    )
+    .unwrap();
+    let job: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+    let policy = &job["spec"]["podFailurePolicy"];
+    assert_eq!(
+        matching_rule(policy, &pod).as_deref(),
+        Some("FailJob"),
+        "{}",
+        pod.dump()
+    );
+    // A skip alone (exit 3) would match no rule: only the step that failed counts.
+    let mut skipped_only = pod;
+    for c in &mut skipped_only.containers {
+        if c.name == "step-2" {
+            c.exit_code = 0;
+        }
+    }
+    assert_eq!(matching_rule(policy, &skipped_only), None);
+}
