@@ -48,6 +48,7 @@ pub fn spawn(
     argv: &[OsString],
     env: &[(OsString, OsString)],
     pipes: Pipes,
+    tty: Option<RawFd>,
 ) -> Result<Pid, Failure> {
     let program = argv.first().ok_or_else(|| Failure {
         code: CANNOT_EXECUTE,
@@ -104,6 +105,7 @@ pub fn spawn(
         sh_argv: sh_argv.as_mut_ptr(),
         stdout: pipes.stdout.as_ref().map_or(-1, AsRawFd::as_raw_fd),
         stderr: pipes.stderr.as_ref().map_or(-1, AsRawFd::as_raw_fd),
+        tty: tty.unwrap_or(-1),
         error: 0,
     };
     let pid = clone_child(&mut child).map_err(|err| cannot(err.to_string()))?;
@@ -140,6 +142,8 @@ struct ChildArgs {
     search: bool,
     stdout: RawFd,
     stderr: RawFd,
+    /// The terminal whose foreground the command gets (see `terminal`), or -1.
+    tty: RawFd,
     /// errno of the exec that failed; 0 while nothing failed.
     error: c_int,
 }
@@ -212,6 +216,15 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         let child = &mut *arg.cast::<ChildArgs>();
         if libc::syscall(libc::SYS_setpgid, 0, 0) < 0 {
             return fail(child, *libc::__errno_location());
+        }
+        if child.tty >= 0 {
+            // The command's group takes the terminal's foreground, before it
+            // can read it. Every signal is blocked here (see `clone_child`),
+            // SIGTTOU included, so a group not yet in the foreground may.
+            // A pid fits a pid_t: the kernel's are at most 2^22.
+            #[allow(clippy::cast_possible_truncation)]
+            let group: libc::pid_t = libc::syscall(libc::SYS_getpid) as libc::pid_t;
+            libc::syscall(libc::SYS_ioctl, child.tty, libc::TIOCSPGRP, &raw const group);
         }
         // dup3 (dup2 is not on every architecture): the pipes are never 1 or 2.
         for (fd, target) in [(child.stdout, 1), (child.stderr, 2)] {

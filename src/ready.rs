@@ -171,7 +171,7 @@ async fn http_ok(addr: SocketAddr, host: &str, path: &str) -> std::io::Result<bo
 }
 
 async fn exec_ok(argv: &[OsString], reaper: &Reaper) -> bool {
-    let pid = match child::spawn(argv, &[], Pipes::default()) {
+    let pid = match child::spawn(argv, &[], Pipes::default(), None) {
         Ok(pid) => pid,
         Err(failure) => {
             tracing::warn!("exec probe: {failure}");

@@ -11,6 +11,7 @@ use std::pin::pin;
 use anyhow::{Context, Result};
 use nix::errno::Errno;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use tokio::sync::Notify;
 
@@ -30,6 +31,10 @@ pub struct Reaper {
     /// at most (the command, a probe): a list, which unlike a `HashMap` needs
     /// no random seed from the kernel.
     followed: RefCell<Vec<(Pid, Option<ChildExit>)>>,
+    /// The followed children stopped now (job control: SIGTSTP, SIGSTOP, …).
+    stopped: RefCell<Vec<Pid>>,
+    /// Stops not yet asked about (`take_stop`), with the signal that stopped.
+    stops: RefCell<Vec<(Pid, Signal)>>,
     reaped: Notify,
 }
 
@@ -72,17 +77,46 @@ impl Reaper {
         }
     }
 
-    /// Reaps every child that has ended; call on SIGCHLD.
+    /// Whether the followed child `pid` is stopped (job control).
+    pub fn is_stopped(&self, pid: Pid) -> bool {
+        self.stopped.borrow().contains(&pid)
+    }
+
+    /// The signal that stopped the followed child `pid` since the last look,
+    /// if it did stop.
+    pub fn take_stop(&self, pid: Pid) -> Option<Signal> {
+        let mut stops = self.stops.borrow_mut();
+        let at = stops.iter().rposition(|(p, _)| *p == pid)?;
+        let (_, signal) = stops.swap_remove(at);
+        stops.retain(|(p, _)| *p != pid);
+        Some(signal)
+    }
+
+    /// Reaps every child that has ended, and notes which followed ones have
+    /// stopped or continued; call on SIGCHLD.
     pub fn reap(&self) -> Result<()> {
         let mut any = false;
+        let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED | WaitPidFlag::WCONTINUED;
         loop {
-            let (pid, exit) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            let (pid, exit) = match waitpid(None, Some(flags)) {
                 Ok(WaitStatus::Exited(pid, code)) => (pid, ChildExit::Exited(code)),
                 Ok(WaitStatus::Signaled(pid, signal, _)) => (pid, ChildExit::Signaled(signal)),
+                Ok(WaitStatus::Stopped(pid, signal)) => {
+                    if self.followed.borrow().iter().any(|(p, _)| *p == pid) {
+                        self.stopped.borrow_mut().push(pid);
+                        self.stops.borrow_mut().push((pid, signal));
+                    }
+                    continue;
+                }
+                Ok(WaitStatus::Continued(pid)) => {
+                    self.stopped.borrow_mut().retain(|p| *p != pid);
+                    continue;
+                }
                 Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
                 Ok(_) | Err(Errno::EINTR) => continue,
                 Err(err) => return Err(err).context("waitpid"),
             };
+            self.stopped.borrow_mut().retain(|p| *p != pid);
             if let Some((_, slot)) = self
                 .followed
                 .borrow_mut()

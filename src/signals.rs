@@ -9,8 +9,9 @@
 //! (SEGV, BUS, ILL, FPE, TRAP, ABRT, SYS) are blocked and forwarded too: only
 //! a signal someone sent reaches the queue, since the kernel delivers a real
 //! fault of baton's own whatever the mask (a crash of baton is still a crash,
-//! and `abort` unblocks SIGABRT). TTIN/TTOU keep their job-control meaning,
-//! as in tini.
+//! and `abort` unblocks SIGABRT). TTIN and TTOU are forwarded too: job
+//! control is the command's, and baton stops when the command stops
+//! (`job_control`), as dumb-init does.
 
 use std::ptr;
 use std::time::Duration;
@@ -44,6 +45,11 @@ pub const FORWARDED: &[Signal] = &[
     Signal::SIGWINCH,
     Signal::SIGIO,
     Signal::SIGPWR,
+    // Job control of the command, not of baton: forwarded, the command
+    // stops, and baton with it (see `job_control`). Blocked, SIGTTOU also
+    // lets baton hand the terminal over from the background (`terminal`).
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
     // The fault signals too: blocked, they reach baton's queue only when
     // someone sent them (kill, `si_code` <= 0); a real fault of baton's own
     // is delivered by the kernel whatever the mask, and is still a crash.

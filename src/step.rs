@@ -28,6 +28,7 @@ use crate::settings::{OnError, ResultFrom};
 use crate::signals::{self, Signals};
 use crate::supervise::{self, Cause, Ended};
 use crate::tekton;
+use crate::terminal;
 use crate::termination::{self, Encoding, Entry};
 use crate::timestamp::rfc3339_millis;
 use crate::wait::{self, Outcome};
@@ -310,7 +311,7 @@ fn start(
     pipes: output::Pipes,
     reaper: &Reaper,
 ) -> Result<nix::unistd::Pid, Report> {
-    let group = child::spawn(&step.argv(), env, pipes).map_err(Report::from)?;
+    let group = child::spawn(&step.argv(), env, pipes, terminal::owned()).map_err(Report::from)?;
     reaper.follow(group);
     tracing::debug!(pid = group.as_raw(), "command started");
     Ok(group)

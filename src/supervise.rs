@@ -12,6 +12,8 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use crate::child;
+use crate::job_control;
+use crate::terminal;
 use crate::exit_code::{self, ChildExit};
 use crate::listeners::Listeners;
 use crate::lock;
@@ -129,6 +131,8 @@ impl<'a> Supervision<'a> {
         if self.kill_at.is_none() {
             tracing::info!("{why}: stopping the command");
             child::signal_group(self.group, Signal::SIGTERM);
+            // A stopped process acts on SIGTERM only once continued.
+            child::signal_group(self.group, Signal::SIGCONT);
             self.kill_at = Some(Instant::now() + self.step.running.grace_period);
         }
     }
@@ -145,6 +149,14 @@ impl<'a> Supervision<'a> {
             reaper.reap()?;
             if self.exit.is_none() {
                 self.exit = reaper.take(self.group);
+                if self.exit.is_some() {
+                    if let Some(tty) = terminal::owned() {
+                        terminal::take_back(tty, self.group);
+                    }
+                }
+            }
+            if let Some(stop) = reaper.take_stop(self.group).filter(|_| self.exit.is_none()) {
+                job_control::command_stopped(self.group, stop);
             }
         } else {
             if signals::ends_wait(signal) {
@@ -152,6 +164,16 @@ impl<'a> Supervision<'a> {
             }
             tracing::debug!(%signal, "forwarding");
             child::signal_group(self.group, signal);
+            if signal == Signal::SIGCONT && self.exit.is_none() {
+                // Continued after a stop: the command's group gets the
+                // terminal back (the shell gave it to baton's).
+                if let Some(tty) = terminal::owned() {
+                    terminal::hand_to(tty, self.group);
+                }
+            } else if signals::ends_wait(signal) && reaper.is_stopped(self.group) {
+                // A stopped command would never see it.
+                child::signal_group(self.group, Signal::SIGCONT);
+            }
         }
         Ok(())
     }
