@@ -301,6 +301,30 @@ unsafe extern "C" {
     static environ: *const *const c_char;
 }
 
+/// baton's own environment, each `NAME=VALUE` as it is, without the copy
+/// of every variable that `std::env::vars_os` makes.
+pub fn own_environment() -> impl Iterator<Item = &'static [u8]> {
+    // SAFETY: reading the process's `environ` pointer; nothing changes the
+    // environment while baton runs.
+    let mut entry = unsafe { environ };
+    std::iter::from_fn(move || {
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: `environ` is an array of pointers ended by a null one,
+        // and `entry` has not passed that end (it stops on it below).
+        let var = unsafe { *entry };
+        if var.is_null() {
+            return None;
+        }
+        // SAFETY: within the array, before its end.
+        entry = unsafe { entry.add(1) };
+        // SAFETY: each entry is a NUL-terminated string that lives as long
+        // as the process (the environment is never changed).
+        Some(unsafe { std::ffi::CStr::from_ptr(var) }.to_bytes())
+    })
+}
+
 /// baton's environment with `added` on top (a name already there gets the
 /// new value in its old place), as `NAME=VALUE` strings; `None` if one
 /// holds a NUL byte.

@@ -22,12 +22,14 @@ pub mod settings;
 pub mod signals;
 pub mod startup;
 pub mod step;
+pub mod substitute;
 pub mod supervise;
 pub mod tekton;
 pub mod termination;
 pub mod timestamp;
 pub mod wait;
 pub mod watch;
+pub mod when;
 
 use anyhow::Result;
 

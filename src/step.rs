@@ -25,11 +25,13 @@ use crate::requests::{self, Request};
 use crate::settings::OnError;
 pub use crate::settings::Step;
 use crate::signals::{self, Signals};
+use crate::substitute;
 use crate::supervise::{self, Cause, Ended};
 use crate::termination::{self, Entry};
 use crate::timestamp::rfc3339_millis;
 use crate::wait::{self, Outcome};
 use crate::watch::Watch;
+use crate::when;
 
 /// The longest pause between two attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_mins(1);
@@ -217,6 +219,11 @@ fn execute_blocking(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
         Ok(env) => env,
         Err(failure) => return Ok(failure.into()),
     };
+    let (substituted, env) = match when(step, env) {
+        Ok(ready) => ready,
+        Err(report) => return Ok(report),
+    };
+    let step = substituted.as_deref().unwrap_or(step);
     let started_at = SystemTime::now();
     let group = match start(step, &env, output::Pipes::default(), &reaper) {
         Ok(group) => group,
@@ -259,6 +266,17 @@ fn start(
     reaper.follow(group);
     tracing::debug!(pid = group.as_raw(), "command started");
     Ok(group)
+}
+
+/// Step results substituted and the when expressions evaluated
+/// (`when::before_start`): a step they do not allow ends here, a success
+/// (`Skipped`), and one they cannot be evaluated for fails.
+fn when(step: &Step, env: substitute::Env) -> Result<(Option<Box<Step>>, substitute::Env), Report> {
+    match when::before_start(step, env) {
+        Ok(when::Start::Run { step, env }) => Ok((step, env)),
+        Ok(when::Start::Skip) => Err(Report::new(0, Some("Skipped"), None)),
+        Err(failure) => Err(failure.into()),
+    }
 }
 
 /// When supervision itself failed: the command must not run on behind the
@@ -454,6 +472,11 @@ async fn execute(step: &Step, cx: &mut Listeners) -> Result<Report> {
         Ok(env) => env,
         Err(failure) => return Ok(failure.into()),
     };
+    let (substituted, env) = match when(step, env) {
+        Ok(ready) => ready,
+        Err(report) => return Ok(report),
+    };
+    let step = substituted.as_deref().unwrap_or(step);
     let started_at = SystemTime::now();
     let mut delay = step.running.retry_delay;
     let mut attempt = 1;

@@ -18,3 +18,4 @@ mod static_binary;
 mod tekton;
 mod termination;
 mod wait;
+mod when;
