@@ -224,7 +224,12 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
             // A pid fits a pid_t: the kernel's are at most 2^22.
             #[allow(clippy::cast_possible_truncation)]
             let group: libc::pid_t = libc::syscall(libc::SYS_getpid) as libc::pid_t;
-            libc::syscall(libc::SYS_ioctl, child.tty, libc::TIOCSPGRP, &raw const group);
+            libc::syscall(
+                libc::SYS_ioctl,
+                child.tty,
+                libc::TIOCSPGRP,
+                &raw const group,
+            );
         }
         // dup3 (dup2 is not on every architecture): the pipes are never 1 or 2.
         for (fd, target) in [(child.stdout, 1), (child.stderr, 2)] {
@@ -312,6 +317,31 @@ fn candidates(program: &[u8], path: Option<&[u8]>) -> Option<Vec<CString>> {
 unsafe extern "C" {
     /// The process's environment (POSIX).
     static environ: *const *const c_char;
+}
+
+#[cfg(feature = "tekton")]
+/// baton's own environment, each `NAME=VALUE` as it is, without the copy
+/// of every variable that `std::env::vars_os` makes.
+pub fn own_environment() -> impl Iterator<Item = &'static [u8]> {
+    // SAFETY: reading the process's `environ` pointer; nothing changes the
+    // environment while baton runs.
+    let mut entry = unsafe { environ };
+    std::iter::from_fn(move || {
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: `environ` is an array of pointers ended by a null one,
+        // and `entry` has not passed that end (it stops on it below).
+        let var = unsafe { *entry };
+        if var.is_null() {
+            return None;
+        }
+        // SAFETY: within the array, before its end.
+        entry = unsafe { entry.add(1) };
+        // SAFETY: each entry is a NUL-terminated string that lives as long
+        // as the process (the environment is never changed).
+        Some(unsafe { std::ffi::CStr::from_ptr(var) }.to_bytes())
+    })
 }
 
 /// baton's environment with `added` on top (a name already there gets the

@@ -535,6 +535,9 @@ fn option_word(word: &OsStr) -> Option<(String, Option<&OsStr>, bool)> {
     if !first.is_ascii_alphabetic() || (go && name.len() < 2) {
         return None;
     }
+    // Go's flag package reads `--name` as `-name`: Tekton's controller
+    // writes `--when_expressions`.
+    let go = go || name.contains(&b'_');
     let name = std::str::from_utf8(name).ok()?;
     Some((
         if go {
@@ -729,6 +732,8 @@ mod tests {
             "-wait_file_content",
             "-post_file=/p",
             "-timeout=1m30s",
+            "--when_expressions",
+            "[]",
             "-entrypoint",
             "sh",
             "--",
@@ -743,6 +748,7 @@ mod tests {
         assert!(cli.step.waiting.wait_file_content);
         assert_eq!(cli.step.marking.post_file.as_deref(), Some(Path::new("/p")));
         assert_eq!(cli.step.running.timeout, Duration::from_secs(90));
+        assert_eq!(cli.step.tekton.when_expressions.as_deref(), Some("[]"));
         assert_eq!(cli.step.argv(), ["sh", "-c", "-post_file"]);
     }
 

@@ -19,6 +19,9 @@ pub const NOT_FOUND: u8 = 127;
 pub const USAGE: u8 = 2;
 /// The step was skipped because a step it waits for failed.
 pub const SKIPPED: u8 = 1;
+/// The step's when expressions could not be evaluated (malformed, a CEL
+/// error, no CEL in this build), as Tekton's entrypoint exits then.
+pub const WHEN: u8 = 1;
 
 /// How the command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,6 +26,8 @@ pub mod settings;
 pub mod signals;
 pub mod startup;
 pub mod step;
+#[cfg(feature = "tekton")]
+pub mod substitute;
 pub mod supervise;
 pub mod tekton;
 pub mod terminal;
@@ -33,6 +35,8 @@ pub mod termination;
 pub mod timestamp;
 pub mod wait;
 pub mod watch;
+#[cfg(feature = "tekton")]
+pub mod when;
 
 use anyhow::Result;
 

@@ -33,6 +33,8 @@ use crate::termination::{self, Encoding, Entry};
 use crate::timestamp::rfc3339_millis;
 use crate::wait::{self, Outcome};
 use crate::watch::Watch;
+#[cfg(feature = "tekton")]
+use crate::when;
 
 /// The longest pause between two attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_mins(1);
@@ -168,6 +170,9 @@ pub fn run(step: &Step) -> Result<u8> {
 fn refused(step: &Step) -> Option<Report> {
     let why = if step.tekton.enable_spire {
         "SPIRE is not in baton: --enable-spire cannot sign the results"
+    } else if !cfg!(feature = "tekton") && step.tekton.when_expressions.is_some() {
+        "this build of baton has no when expressions (--when-expressions): use the image's \
+         /ko-app/entrypoint, built with the tekton feature"
     } else if !cfg!(feature = "tekton") && step.tekton.creds_requested() {
         "this build of baton has no creds-init (--basic-git, --ssh-git, --basic-docker, \
          --docker-config, --docker-cfg): use the image's /ko-app/entrypoint, built with the tekton feature"
@@ -273,6 +278,11 @@ fn execute_blocking(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
         Ok(env) => env,
         Err(failure) => return Ok(failure.into()),
     };
+    let (substituted, env) = match when(step, env) {
+        Ok(ready) => ready,
+        Err(report) => return Ok(report),
+    };
+    let step = substituted.as_deref().unwrap_or(step);
     let started_at = SystemTime::now();
     let group = match start(step, &env, output::Pipes::default(), &reaper) {
         Ok(group) => group,
@@ -316,6 +326,29 @@ fn start(
     tracing::debug!(pid = group.as_raw(), "command started");
     Ok(group)
 }
+
+/// Step results substituted and the when expressions evaluated
+/// (`when::before_start`): a step they do not allow ends here, a success
+/// (`Skipped`), and one they cannot be evaluated for fails.
+#[cfg(feature = "tekton")]
+fn when(step: &Step, env: Env) -> Result<(Option<Box<Step>>, Env), Report> {
+    match when::before_start(step, env) {
+        Ok(when::Start::Run { step, env }) => Ok((step, env)),
+        Ok(when::Start::Skip) => Err(Report::new(0, Some("Skipped"), None)),
+        Err(failure) => Err(failure.into()),
+    }
+}
+
+/// Without the tekton feature there are neither when expressions (refused,
+/// see `refused`) nor step results to substitute.
+#[cfg(not(feature = "tekton"))]
+#[allow(clippy::unnecessary_wraps)]
+fn when(_step: &Step, env: Env) -> Result<(Option<Box<Step>>, Env), Report> {
+    Ok((None, env))
+}
+
+/// The command's additions to the environment (`--env-file`).
+type Env = Vec<(OsString, OsString)>;
 
 /// When supervision itself failed: the command must not run on behind the
 /// verdict that the error leads to.
@@ -641,6 +674,11 @@ async fn execute(step: &Step, cx: &mut Listeners) -> Result<Report> {
         Ok(env) => env,
         Err(failure) => return Ok(failure.into()),
     };
+    let (substituted, env) = match when(step, env) {
+        Ok(ready) => ready,
+        Err(report) => return Ok(report),
+    };
+    let step = substituted.as_deref().unwrap_or(step);
     let started_at = SystemTime::now();
     let mut delay = step.running.retry_delay;
     let mut attempt = 1;

@@ -12,9 +12,8 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use crate::child;
-use crate::job_control;
-use crate::terminal;
 use crate::exit_code::{self, ChildExit};
+use crate::job_control;
 use crate::listeners::Listeners;
 use crate::lock;
 use crate::marker::{self, err_path};
@@ -23,6 +22,7 @@ use crate::reap::Reaper;
 use crate::requests::{self, Request};
 use crate::settings::Step;
 use crate::signals::{self, Blocked};
+use crate::terminal;
 
 /// How often the group is looked at once the command has exited.
 const LEFTOVER_CHECK: Duration = Duration::from_millis(100);

@@ -22,8 +22,8 @@ pub fn owned() -> Option<RawFd> {
     *OWNED.get_or_init(|| {
         // SAFETY: fd 0 is open for the life of the process (`startup` made sure).
         let stdin = unsafe { BorrowedFd::borrow_raw(0) };
-        let owned = nix::unistd::isatty(stdin).unwrap_or(false)
-            && tcgetpgrp(stdin).ok() == Some(getpgrp());
+        let owned =
+            nix::unistd::isatty(stdin).unwrap_or(false) && tcgetpgrp(stdin).ok() == Some(getpgrp());
         owned.then_some(0)
     })
 }

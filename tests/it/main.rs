@@ -20,3 +20,5 @@ mod static_binary;
 mod tekton;
 mod termination;
 mod wait;
+#[cfg(feature = "tekton")]
+mod when;

@@ -446,3 +446,25 @@ fn creds_flags_fail_clearly_in_a_build_without_them() {
     assert!(out.stderr.contains("no creds-init"), "{}", out.stderr);
     assert!(sb.exists("out.err") && !sb.exists("ran"));
 }
+
+/// Without the tekton feature (the image's /baton), when expressions are not
+/// there: a step that has some fails at once, saying so.
+#[cfg(not(feature = "tekton"))]
+#[test]
+fn when_expressions_fail_clearly_in_a_build_without_them() {
+    let sb = Sandbox::new();
+    let when = r#"[{"input":"a","operator":"in","values":["a"]}]"#;
+    let out = sb.run([
+        "--post-file",
+        "out",
+        "--when-expressions",
+        when,
+        "--",
+        "touch",
+        "ran",
+    ]);
+    out.expect_code(1);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("no when expressions"), "{}", out.stderr);
+    assert!(sb.exists("out.err") && !sb.exists("ran"));
+}
