@@ -524,7 +524,14 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
 
 fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()> {
     let existing = termination::read(path)?;
-    let results = read_results(step);
+    // Tekton's entrypoint reads no results for a step it skipped (after a
+    // failure upstream, or by its when expressions): it returns before.
+    let skipped = matches!(report.reason, Some("Skipped" | "PredecessorLost"));
+    let results = if step.tekton_mode() && skipped {
+        Vec::new()
+    } else {
+        read_results(step)
+    };
     let encoding = if step.tekton.compress_termination_message {
         Encoding::Compressed
     } else {

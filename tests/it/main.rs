@@ -18,6 +18,7 @@ mod sidecar;
 mod signals;
 mod static_binary;
 mod tekton;
+mod terminal;
 mod termination;
 mod wait;
 #[cfg(feature = "tekton")]

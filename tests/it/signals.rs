@@ -60,6 +60,9 @@ fn every_forwarded_signal_reaches_the_command_under(supervisor: &[&str]) {
         Signal::SIGIO,
         Signal::SIGPWR,
         Signal::SIGSTKFLT,
+        // Job control is the command's (it handles them here, so nothing stops).
+        Signal::SIGTTIN,
+        Signal::SIGTTOU,
         // Sent with kill, the fault signals are forwarded like any other.
         Signal::SIGSEGV,
         Signal::SIGBUS,
@@ -296,4 +299,59 @@ fn signals_the_parent_ignored_still_work_for_baton() {
     run.signal(Signal::SIGTERM);
     run.finish().expect_code(128 + 15);
     assert_eq!(sb.read("out.err"), "143\n");
+}
+
+/// The state letter of process `pid` (`S`, `T`, …), from /proc.
+fn state(pid: i32) -> char {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next())
+        })
+        .unwrap_or('?')
+}
+
+/// A command stopped by someone (SIGSTOP) leaves baton running: SIGTERM
+/// still ends it, baton sending SIGCONT after it so the command can act.
+#[test]
+fn a_stopped_command_still_ends_on_sigterm() {
+    for supervisor in SUPERVISORS {
+        let sb = Sandbox::new();
+        let run = sb.start(sb.baton(under(supervisor, &["--", "sleep", "30"])));
+        let pid = run.pid();
+        wait_for("the command", || {
+            !crate::harness::children_of(pid).is_empty()
+        });
+        let command = crate::harness::children_of(pid)[0].0;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(command), Signal::SIGSTOP).unwrap();
+        wait_for("the command to stop", || state(command) == 'T');
+        assert_ne!(state(pid), 'T', "baton runs on");
+        run.signal(Signal::SIGTERM);
+        run.finish().expect_code(143);
+    }
+}
+
+/// SIGTTIN sent to baton is the command's job control: the command stops,
+/// and baton with it; SIGCONT to baton continues both.
+#[test]
+fn sigttin_stops_the_command_and_baton_and_sigcont_continues_both() {
+    let sb = Sandbox::new();
+    let run = sb.start(sb.baton(["--", "sleep", "30"]));
+    let pid = run.pid();
+    wait_until_blocking(pid, Signal::SIGTTIN);
+    wait_for("the command", || {
+        !crate::harness::children_of(pid).is_empty()
+    });
+    let command = crate::harness::children_of(pid)[0].0;
+    run.signal(Signal::SIGTTIN);
+    wait_for("both to stop", || {
+        state(command) == 'T' && state(pid) == 'T'
+    });
+    run.signal(Signal::SIGCONT);
+    wait_for("both to go on", || {
+        state(command) != 'T' && state(pid) != 'T'
+    });
+    run.signal(Signal::SIGTERM);
+    run.finish().expect_code(143);
 }
