@@ -339,7 +339,9 @@ fn sigttin_stops_the_command_and_baton_and_sigcont_continues_both() {
     let sb = Sandbox::new();
     let run = sb.start(sb.baton(["--", "sleep", "30"]));
     let pid = run.pid();
-    wait_until_blocking(pid, Signal::SIGTTIN);
+    // Once the command runs, baton has blocked its signals (the first thing
+    // it does); /proc's SigBlk cannot tell, as `sigtimedwait` unblocks them
+    // while it waits.
     wait_for("the command", || {
         !crate::harness::children_of(pid).is_empty()
     });
