@@ -113,17 +113,18 @@ pub fn run(step: &Step) -> Result<u8> {
     if already_ran(step) {
         return Ok(0);
     }
-    // Tekton's creds-init flags; as for Tekton, a failure is not the step's.
+    let held = match prepare(step) {
+        Ok(held) => held,
+        Err(err) => return fail(step, err),
+    };
+    // Tekton's creds-init flags, once the lock is held; as for Tekton, a
+    // failure is not the step's.
     #[cfg(feature = "tekton")]
     if step.tekton_mode() || step.tekton.creds_requested() {
         if let Err(err) = crate::creds::install(&step.tekton) {
             tracing::warn!("{err:#}");
         }
     }
-    let held = match prepare(step) {
-        Ok(held) => held,
-        Err(err) => return fail(step, err),
-    };
     // Wait, then run: in the async runtime only when there is something to
     // wait for, watch, probe, capture or retry.
     let report = if let Some(refused) = refused(step) {
@@ -199,7 +200,9 @@ fn already_ran(step: &Step) -> bool {
 /// of a sidecar killed before it was ready fail fast too), then clears what
 /// an earlier attempt left.
 fn prepare(step: &Step) -> Result<Vec<lock::Held>> {
-    reap::become_subreaper()?;
+    // The locks before anything else: a step killed before its lock exists
+    // leaves its waiters waiting (docs/how-baton-works.md, "The first
+    // milliseconds").
     let held = step
         .marking
         .post_file
@@ -207,7 +210,10 @@ fn prepare(step: &Step) -> Result<Vec<lock::Held>> {
         .chain(&step.sidecar.ready_file)
         .map(|marker| lock::Held::take(marker))
         .collect::<Result<Vec<_>>>()?;
-    if let Err(err) = clear_stale(step).and_then(|()| metadata_dirs(step)) {
+    if let Err(err) = reap::become_subreaper()
+        .and_then(|()| clear_stale(step))
+        .and_then(|()| metadata_dirs(step))
+    {
         // Held on until exit, past the verdict that `fail` writes.
         std::mem::forget(held);
         return Err(err);
