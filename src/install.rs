@@ -25,6 +25,10 @@ pub fn install(dest: &Path, mode: u32) -> Result<PathBuf> {
     let mut source = open_self()?;
     marker::copy_atomic(&mut source, &target, mode)
         .with_context(|| format!("installing baton to {}", target.display()))?;
+    // The install step runs again in a new run of the pod: the run begins.
+    let (run_file, id) = crate::pod_run::fresh(target.parent().unwrap_or(Path::new(".")));
+    marker::write_atomic(&run_file, id.as_bytes(), 0o644)
+        .with_context(|| format!("starting a run of the pod in {}", run_file.display()))?;
     tracing::info!(path = %target.display(), "installed");
     Ok(target)
 }

@@ -19,6 +19,7 @@ pub mod lock;
 pub mod logging;
 pub mod marker;
 pub mod output;
+pub mod pod_run;
 pub mod ready;
 pub mod reap;
 pub mod requests;

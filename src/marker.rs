@@ -46,9 +46,12 @@ pub fn write_empty_verdict(post: &Path, code: u8) -> Result<()> {
     write_atomic(&target, b"", 0o644)
 }
 
-/// Writes a marker holding `code` at exactly `path`.
+/// Writes a marker holding `code` at exactly `path`, and the run of the pod
+/// it belongs to, if there is one (`pod_run`).
 pub fn write_code(path: &Path, code: u8) -> Result<()> {
-    write_atomic(path, format!("{code}\n").as_bytes(), 0o644)
+    let mut text = format!("{code}\n");
+    text.extend(crate::pod_run::line());
+    write_atomic(path, text.as_bytes(), 0o644)
 }
 
 /// Writes `contents` to `path` atomically (see `replace_atomic`), with the
@@ -154,7 +157,7 @@ fn parent_of(path: &Path) -> &Path {
 /// `FILE.err`, if it exists.
 pub fn failed(file: &Path) -> Result<Option<PathBuf>> {
     let path = err_path(file);
-    Ok(exists(&path)?.then_some(path))
+    Ok((exists(&path)? && !crate::pod_run::is_stale(&path)).then_some(path))
 }
 
 /// Whether anything is at `path` (a link counts, whatever it points to).

@@ -187,7 +187,7 @@ fn refused(step: &Step) -> Option<Report> {
 /// `--rerun` does not ask to run it again): a restarted pod resumes.
 fn already_ran(step: &Step) -> bool {
     match &step.marking.post_file {
-        Some(post) if !step.marking.rerun && post.exists() => {
+        Some(post) if !step.marking.rerun && post.exists() && !crate::pod_run::is_stale(post) => {
             tracing::info!(post = %post.display(), "the step already ran (its marker exists): not running it again");
             true
         }
@@ -443,7 +443,7 @@ fn in_tekton_terms(report: &mut Report) {
 /// of this step left (its failure marker, a ready file).
 fn clear_stale(step: &Step) -> Result<()> {
     if let Some(post) = &step.marking.post_file {
-        if step.marking.rerun {
+        if step.marking.rerun || crate::pod_run::is_stale(post) {
             remove_stale(post)?;
         }
         remove_stale(&err_path(post))?;

@@ -170,9 +170,14 @@ impl<'a> Supervision<'a> {
                 if let Some(tty) = terminal::owned() {
                     terminal::hand_to(tty, self.group);
                 }
-            } else if signals::ends_wait(signal) && reaper.is_stopped(self.group) {
-                // A stopped command would never see it.
-                child::signal_group(self.group, Signal::SIGCONT);
+            } else if signals::ends_wait(signal) {
+                // A stopped command would never see it. Its stop may still
+                // be news queued behind this signal (a lower number comes
+                // first): reap to know.
+                reaper.reap()?;
+                if reaper.is_stopped(self.group) {
+                    child::signal_group(self.group, Signal::SIGCONT);
+                }
             }
         }
         Ok(())

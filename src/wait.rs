@@ -136,7 +136,8 @@ fn is_there(file: &Path, content: bool) -> Result<bool> {
             message: format!("wait file {} is a directory", file.display()),
         }
         .into()),
-        Ok(meta) => Ok(!content || meta.len() > 0),
+        // A marker of another run of the pod is not there yet (`pod_run`).
+        Ok(meta) => Ok((!content || meta.len() > 0) && !crate::pod_run::is_stale(file)),
         Err(err) if gone(&err) => Ok(false),
         Err(err) => Err(err).with_context(|| format!("checking wait file {}", file.display())),
     }

@@ -33,7 +33,12 @@ fn the_installed_copy_runs_from_its_new_place() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "from the copy\n");
-    assert_eq!(std::fs::read_to_string(sb.path("bin/out")).unwrap(), "0\n");
+    // The verdict, and the run of the pod the install began (`pod_run`).
+    let run = std::fs::read_to_string(sb.path("bin/sub/baton.run")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(sb.path("bin/out")).unwrap(),
+        format!("0\nrun {}\n", run.trim())
+    );
 }
 
 #[test]

@@ -235,3 +235,49 @@ fn the_waiters_of_a_sidecar_killed_before_it_was_ready_fail_fast() {
         .read("t")
         .contains(r#""Reason","value":"PredecessorLost""#));
 }
+
+/// A whole pod restarted in place (its init container runs `baton install`
+/// again, a new run): the markers of the run before count for nothing, and
+/// the chain runs again. One container restarted (no install since) resumes.
+#[test]
+fn a_new_run_of_the_pod_runs_the_chain_again() {
+    let sb = Sandbox::new();
+    let install = |sb: &Sandbox| {
+        sb.run(["install", "bin/"]).expect_code(0);
+    };
+    install(&sb);
+    let baton = sb.path("bin/baton");
+    let step = |args: &[&str]| {
+        let mut command = std::process::Command::new(&baton);
+        command.args(args).current_dir(sb.root());
+        sb.start(command)
+    };
+    let first = ["--post-file", "m/1", "--", "sh", "-c", "echo run >> log"];
+    let second = [
+        "--wait-file",
+        "m/1",
+        "--post-file",
+        "m/2",
+        "--",
+        "sh",
+        "-c",
+        "echo second >> log",
+    ];
+    step(&first).finish().expect_code(0);
+    step(&second).finish().expect_code(0);
+    assert_eq!(sb.read("log"), "run\nsecond\n");
+    // One container restarted: the same run, nothing runs again.
+    step(&first).finish().expect_code(0);
+    assert_eq!(sb.read("log"), "run\nsecond\n");
+    // The whole pod restarted: a new run. The second step waits for the
+    // first's new verdict (the old one is of the run before), then runs.
+    install(&sb);
+    let waiting = step(&second);
+    let pid = u64::try_from(waiting.pid()).unwrap();
+    wait_for("the second step to wait", || {
+        crate::harness::is_watching(pid)
+    });
+    step(&first).finish().expect_code(0);
+    waiting.finish().expect_code(0);
+    assert_eq!(sb.read("log"), "run\nsecond\nrun\nsecond\n");
+}
