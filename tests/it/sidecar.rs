@@ -230,6 +230,10 @@ fn a_job_chain_completes_and_its_sidecar_leaves_nothing_behind() {
     let sidecar = sb.start(sb.baton([
         "--ready-file",
         "m/sidecar.ready",
+        // Ready once its group is written down: the chain can be over
+        // before the sidecar's shell has run a line otherwise.
+        "--ready-probe",
+        "file:sidecar.pgid",
         "--stop-file",
         "m/3",
         "--post-file",
