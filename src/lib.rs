@@ -18,6 +18,7 @@ pub mod listeners;
 pub mod lock;
 pub mod logging;
 pub mod marker;
+pub mod oom;
 pub mod output;
 pub mod pod_run;
 pub mod ready;

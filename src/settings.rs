@@ -469,6 +469,7 @@ pub const REASONS: &[&str] = &[
     "Terminated",
     "Stopped",
     "Continued",
+    "OOMKilled",
 ];
 
 /// `REASON=CODE`, REASON one of `REASONS`, CODE 0 to 255.

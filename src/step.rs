@@ -16,10 +16,11 @@ use nix::sys::signal::Signal;
 use crate::breakpoint;
 use crate::child;
 use crate::envfile;
-use crate::exit_code::{self, Failure};
+use crate::exit_code::{self, ChildExit, Failure};
 use crate::listeners::Listeners;
 use crate::lock;
 use crate::marker::{self, err_path};
+use crate::oom;
 use crate::output;
 use crate::reap::{self, Reaper};
 use crate::requests::{self, Request};
@@ -804,6 +805,14 @@ fn verdict(step: &Step, ended: &Ended) -> Report {
     if step.running.success_exit_codes.contains(&code) {
         code = 0;
     }
+    let killed = ended.exit == ChildExit::Signaled(Signal::SIGKILL);
+    if killed && reason.is_none() && oom::kills().is_some_and(|n| n > 0) {
+        return Report::new(
+            code,
+            Some("OOMKilled"),
+            Some("the command was killed by the kernel's OOM killer (out of memory)".into()),
+        );
+    }
     Report::new(code, reason, None)
 }
 
@@ -812,7 +821,7 @@ fn verdict(step: &Step, ended: &Ended) -> Report {
 fn on_error(step: &Step, mut report: Report) -> Report {
     // Tekton's entrypoint fails a step that timed out whatever `on_error` says.
     let own_failure = match report.reason {
-        None => true,
+        None | Some("OOMKilled") => true,
         Some("TimeoutExceeded") => !step.tekton_mode(),
         Some(_) => false,
     };

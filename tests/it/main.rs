@@ -11,6 +11,7 @@ mod harness;
 mod install;
 mod kubelet;
 mod layout;
+mod oom;
 mod pods;
 mod reaping;
 mod restart;
