@@ -427,44 +427,34 @@ fn decode_script_is_refused_in_a_build_without_it() {
     assert_eq!(sb.read("s"), "ZWNobwo=\n");
 }
 
-/// Without the tekton feature (the image's /baton), creds-init is not there:
-/// a step that asks for it fails at once, saying so, and leaves its verdict.
+/// Without the tekton feature (the image's /baton), a step whose `options`
+/// ask for what only that build has fails at once in one line naming it,
+/// and leaves its verdict.
 #[cfg(not(feature = "tekton"))]
-#[test]
-fn creds_flags_fail_clearly_in_a_build_without_them() {
+fn refused_without_the_feature(options: &[&str], named: &str) {
     let sb = Sandbox::new();
-    let out = sb.run([
-        "--post-file",
-        "out",
-        "-basic-git=github=https://github.com",
-        "--",
-        "touch",
-        "ran",
-    ]);
+    let args = [
+        &["--post-file", "out"][..],
+        options,
+        &["--", "touch", "ran"],
+    ]
+    .concat();
+    let out = sb.run(args);
     out.expect_code(1);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("no creds-init"), "{}", out.stderr);
+    assert!(out.stderr.contains(named), "{}", out.stderr);
     assert!(sb.exists("out.err") && !sb.exists("ran"));
 }
 
-/// Without the tekton feature (the image's /baton), when expressions are not
-/// there: a step that has some fails at once, saying so.
+#[cfg(not(feature = "tekton"))]
+#[test]
+fn creds_flags_fail_clearly_in_a_build_without_them() {
+    refused_without_the_feature(&["-basic-git=github=https://github.com"], "no creds-init");
+}
+
 #[cfg(not(feature = "tekton"))]
 #[test]
 fn when_expressions_fail_clearly_in_a_build_without_them() {
-    let sb = Sandbox::new();
     let when = r#"[{"input":"a","operator":"in","values":["a"]}]"#;
-    let out = sb.run([
-        "--post-file",
-        "out",
-        "--when-expressions",
-        when,
-        "--",
-        "touch",
-        "ran",
-    ]);
-    out.expect_code(1);
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("no when expressions"), "{}", out.stderr);
-    assert!(sb.exists("out.err") && !sb.exists("ran"));
+    refused_without_the_feature(&["--when-expressions", when], "no when expressions");
 }
