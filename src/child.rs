@@ -22,6 +22,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
 use std::ptr;
 
 use anyhow::Result;
@@ -118,6 +119,15 @@ pub fn spawn(
     let _ = waitpid(pid, None);
     let err = io::Error::from_raw_os_error(child.error);
     Err(match child.error {
+        // The file is there: what is missing is its `#!` interpreter.
+        libc::ENOENT if program.as_bytes().contains(&b'/') && Path::new(program).is_file() => {
+            Failure {
+                code: NOT_FOUND,
+                message: format!(
+                    "cannot execute {shown}: its interpreter (the #! line) is not found"
+                ),
+            }
+        }
         libc::ENOENT => Failure {
             code: NOT_FOUND,
             message: format!("command not found: {shown}"),

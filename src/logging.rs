@@ -87,7 +87,8 @@ pub fn init(filter: Option<Targets>, format: Format, default: LevelFilter) {
     };
     if tracing::subscriber::set_global_default(lazy).is_ok() {
         if let Some(message) = bad_env {
-            tracing::warn!(target: "baton", "{message}");
+            // An error, not a warning: at the default level it must show.
+            tracing::error!(target: "baton", "{message}");
         }
     }
 }

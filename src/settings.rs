@@ -136,7 +136,7 @@ pub struct Sidecar {
     pub ready_file: Option<PathBuf>,
 
     /// A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG..., file:PATH; HOST is an IP address or localhost
-    #[arg(long, value_name = "SPEC", value_parser = probe)]
+    #[arg(long, value_name = "SPEC", value_parser = probe, requires = "ready_file")]
     pub ready_probe: Vec<Probe>,
 
     /// Time between probe rounds

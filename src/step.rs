@@ -111,6 +111,9 @@ impl Report {
 pub fn run(step: &Step) -> Result<u8> {
     // First of all, before any thread exists (see `signals`).
     let blocked = signals::block()?;
+    if let Some(bad) = bad_markers(step) {
+        return fail(step, bad.into());
+    }
     if already_ran(step) {
         return Ok(0);
     }
@@ -165,6 +168,31 @@ pub fn run(step: &Step) -> Result<u8> {
         .into()),
         None => Ok(report.code),
     }
+}
+
+/// Marker paths that cannot work, found before anything runs (exit 2): a
+/// post file that is a directory (it would pass for a step that ran), a
+/// step that waits for its own post or ready file (it would wait for good).
+fn bad_markers(step: &Step) -> Option<Failure> {
+    let usage = |message: String| Failure {
+        code: exit_code::USAGE,
+        message,
+    };
+    let own = step
+        .marking
+        .post_file
+        .iter()
+        .chain(&step.sidecar.ready_file);
+    if let Some(dir) = own.clone().find(|p| p.is_dir()) {
+        return Some(usage(format!("marker {} is a directory", dir.display())));
+    }
+    let waits_for_itself = own.into_iter().find(|p| step.waiting.wait_file.contains(p));
+    waits_for_itself.map(|p| {
+        usage(format!(
+            "the step waits for its own marker {}: it would wait for good",
+            p.display()
+        ))
+    })
 }
 
 /// What this build cannot do that the command line asks for: the step fails

@@ -24,7 +24,8 @@ mod tknz;
 
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Read as _, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -196,7 +197,13 @@ impl Element {
 /// file that is neither a JSON array nor Tekton's compressed form of one is
 /// replaced, and that is logged).
 pub fn read(path: &Path) -> Result<Vec<Element>> {
-    match fs::read(path) {
+    // Only a file holds earlier entries: a FIFO would block for good, a
+    // device (`/dev/stdout` on a pipe, `/dev/zero`) never end.
+    match fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => return Ok(Vec::new()),
+        _ => {}
+    }
+    match read_at_most(path, MAX_INFLATED) {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Vec::new()),
         Ok(bytes) => Ok(decode(&bytes).unwrap_or_else(|err| {
             tracing::warn!(path = %path.display(), err = %format_args!("{err:#}"), "replacing a termination message that is not a JSON array");
@@ -205,6 +212,16 @@ pub fn read(path: &Path) -> Result<Vec<Element>> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
     }
+}
+
+/// What the file at `path` holds, at most `limit` bytes and one more (which
+/// no message of 4096 bytes can be: the rest is not read).
+fn read_at_most(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The elements of a message: a JSON array, or its compressed form.
@@ -291,7 +308,15 @@ pub fn write(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
     }
-    fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    // Not blocking on a FIFO nobody reads: that is an error, not a hang.
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// A message ready to write, and the results that did not fit.

@@ -371,3 +371,79 @@ fn an_outcome_can_have_an_exit_code_of_its_own() {
     out.expect_code(2);
     assert!(out.stderr.contains("Skiped"), "{}", out.stderr);
 }
+
+/// A termination path that is no file (a FIFO nobody reads, a pipe behind
+/// /dev/stdout) neither hangs the step nor is read without end.
+#[test]
+fn a_termination_path_that_is_no_file_does_not_hang() {
+    let sb = Sandbox::new();
+    nix::unistd::mkfifo(
+        &sb.path("t"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    let out = sb.run(["--post-file", "p", "--termination-path", "t", "--", "true"]);
+    out.expect_code(125);
+    assert!(out.stderr.contains("writing t"), "{}", out.stderr);
+    assert!(sb.exists("p.err"));
+    // The test's stdout is a pipe: the message goes down it.
+    let out = sb.run(["--termination-path", "/dev/stdout", "--", "true"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.starts_with("[{\"key\":\"StartedAt\""),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Marker paths that cannot work are refused before anything runs.
+#[test]
+fn markers_that_cannot_work_are_refused_at_start() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path("p")).unwrap();
+    let out = sb.run(["--post-file", "p", "--", "touch", "ran"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("marker p is a directory"),
+        "{}",
+        out.stderr
+    );
+    assert!(sb.exists("p.err") && !sb.exists("ran"));
+    let out = sb.run(["--post-file", "q", "--wait-file", "q", "--", "touch", "ran"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("its own marker q"), "{}", out.stderr);
+    assert!(sb.exists("q.err") && !sb.exists("ran"));
+    let out = sb.run(["--ready-probe", "exec:true", "--", "true"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("--ready-file"), "{}", out.stderr);
+}
+
+/// A bad `BATON_LOG` is said at the default level, and ignored.
+#[test]
+fn a_bad_baton_log_is_said() {
+    let sb = Sandbox::new();
+    let mut command = sb.baton(["--", "true"]);
+    command.env("BATON_LOG", "loud");
+    let out = sb.start(command).finish();
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("ignoring BATON_LOG=\"loud\""),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A script whose `#!` interpreter is missing is named as such.
+#[test]
+fn a_missing_interpreter_is_named() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("s"), "#!/no/such/sh\n").unwrap();
+    std::fs::set_permissions(
+        sb.path("s"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = sb.run(["--", "./s"]);
+    out.expect_code(127);
+    assert!(out.stderr.contains("interpreter"), "{}", out.stderr);
+}
