@@ -47,6 +47,18 @@ fn pod_path(api_version: &str, kind: &str) -> Option<&'static [&'static str]> {
     }
 }
 
+/// The map that holds the `metadata` and `spec` of the pod `object` holds,
+/// for the kinds render wires (`None` for the others, and when it is not
+/// there).
+pub fn pod(object: &Value) -> Option<&Map> {
+    let path = pod_path(object.str_at("apiVersion")?, object.str_at("kind")?)?;
+    let mut holder = object.as_map()?;
+    for key in path {
+        holder = holder.get(key)?.as_map()?;
+    }
+    Some(holder)
+}
+
 /// Renders one object (not a list).
 pub fn render(object: &mut Value, options: &Options) -> Result<Outcome, String> {
     let Some(map) = object.as_map_mut() else {
