@@ -121,9 +121,8 @@ pub fn parse(source: &Source, text: &str, json: bool) -> Result<Vec<Document>, I
         return parse_json(source, text);
     }
     if looks_json {
-        if let Ok(docs) = parse_json(source, text) {
-            return Ok(docs);
-        }
+        // JSON, or YAML in flow style; if neither, it was meant as JSON.
+        return parse_json(source, text).or_else(|json| parse_yaml(source, text).map_err(|_| json));
     }
     parse_yaml(source, text)
 }
@@ -243,6 +242,16 @@ mod tests {
         assert!(
             err.0.starts_with("f.json: document 2: not valid JSON: "),
             "{err}"
+        );
+        let err = parse(&Source("-".into()), "{}\n{\"a\": }", false).unwrap_err();
+        assert!(
+            err.0.starts_with("-: document 2: not valid JSON: "),
+            "{err}"
+        );
+        let docs = parse(&Source("-".into()), "{a: 1, b: [x]}\n", false).unwrap();
+        assert_eq!(
+            serde_json::to_string(&docs[0].value).unwrap(),
+            r#"{"a":1,"b":["x"]}"#
         );
     }
 
