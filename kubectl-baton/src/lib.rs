@@ -6,7 +6,8 @@
 //! (`objects`, `pod`, `order`, `probe`) in a generic ordered tree (`value`)
 //! and gives the documents to write (`output`) and one report line per
 //! object, or every error: then nothing is written at all, so that a pipe
-//! into `kubectl apply` never applies half of the input.
+//! into `kubectl apply` never applies half of the input. `status` reads
+//! how a wired pod's steps went.
 
 pub mod input;
 pub mod objects;
@@ -14,6 +15,7 @@ pub mod order;
 pub mod output;
 pub mod pod;
 pub mod probe;
+pub mod status;
 pub mod value;
 
 use input::Document;

@@ -25,6 +25,28 @@ enum Command {
     /// Wire manifests for baton: the steps run in order, sidecars beside them
     /// (kubectl baton render -f job.yaml | kubectl apply -f -)
     Render(Render),
+    /// How a pod's steps went: one row per sidecar and step, in chain order
+    /// (kubectl get pod NAME -o json | kubectl baton status)
+    Status(Status),
+}
+
+#[derive(Debug, Args)]
+struct Status {
+    /// `kubectl get pod NAME -o json` (or -o yaml): one pod, or a List of
+    /// pods (a Job's: kubectl get pods -l job-name=NAME -o json); - for
+    /// stdin (the default)
+    #[arg(short = 'f', long = "filename", value_name = "FILE|-")]
+    file: Option<PathBuf>,
+
+    /// The output format: a table, or the same as JSON
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    output: StatusFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StatusFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -51,8 +73,11 @@ struct Render {
 }
 
 fn main() -> ExitCode {
-    let Command::Render(args) = Cli::parse().command;
-    match render(&args) {
+    let result = match Cli::parse().command {
+        Command::Render(args) => render(&args),
+        Command::Status(args) => status(&args),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(lines) => {
             let mut stderr = std::io::stderr().lock();
@@ -95,6 +120,32 @@ fn render(args: &Render) -> Result<(), Vec<String>> {
         let _ = writeln!(stderr, "kubectl-baton: {line}");
     }
     Ok(())
+}
+
+/// Reads the pods, prints their table (or data).
+fn status(args: &Status) -> Result<(), Vec<String>> {
+    let file = args.file.as_deref().filter(|f| f.as_os_str() != "-");
+    let documents = input::read(file).map_err(|e| vec![e.0])?;
+    let mut pods = Vec::new();
+    for doc in &documents {
+        let found = kubectl_baton::status::pods(&doc.value)
+            .map_err(|why| vec![format!("{}: document {}: {why}", doc.source, doc.number)])?;
+        pods.extend(found);
+    }
+    if pods.is_empty() {
+        return Err(vec!["no pod in the input".to_owned()]);
+    }
+    let text = match args.output {
+        StatusFormat::Table => kubectl_baton::status::table(&pods),
+        StatusFormat::Json => {
+            output::json(&kubectl_baton::status::data(&pods)).map_err(|e| vec![e])?
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|err| vec![format!("writing to stdout: {err}")])
 }
 
 #[cfg(test)]
