@@ -188,27 +188,37 @@ fn containers(spec: &Map) -> Result<&Vec<Value>, String> {
         .ok_or_else(|| "its pod spec has no containers".to_owned())
 }
 
-/// Why a pod not rendered by render already runs baton: a container whose
-/// command runs a `baton` binary (hand-wired, as examples/ are).
+/// Why a pod not rendered by render is ordered already: a container whose
+/// command runs a `baton` binary (wired by hand, as examples/ are), or
+/// Tekton's entrypoint (`/tekton/…`: a pod Tekton's controller built).
 fn hand_wired(holder: &Map) -> Option<String> {
     let spec = holder.get("spec")?;
-    let runs_baton = |c: &Value| {
+    let first = |c: &Value| {
         c.get("command")
             .and_then(Value::as_seq)
             .and_then(|w| w.first())
             .and_then(Value::as_str)
-            .is_some_and(|w| w == "baton" || w.ends_with("/baton"))
+            .map(str::to_owned)
     };
-    let mut all = ["initContainers", "containers"]
+    ["initContainers", "containers"]
         .into_iter()
         .filter_map(|f| spec.get(f).and_then(Value::as_seq))
-        .flatten();
-    all.find(|c| runs_baton(c)).map(|c| {
-        format!(
-            "container {:?} runs baton already: wired by hand",
-            c.str_at("name").unwrap_or("?")
-        )
-    })
+        .flatten()
+        .find_map(|c| {
+            let word = first(c)?;
+            let name = c.str_at("name").unwrap_or("?");
+            if word == "baton" || word.ends_with("/baton") {
+                Some(format!(
+                    "container {name:?} runs baton already: wired by hand"
+                ))
+            } else if word.starts_with("/tekton/") {
+                Some(format!(
+                    "container {name:?} runs {word}: a pod of Tekton's, ordered by its entrypoint"
+                ))
+            } else {
+                None
+            }
+        })
 }
 
 /// Reads what the wiring needs, and checks it: every error is found here,

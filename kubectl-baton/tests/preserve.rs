@@ -229,3 +229,28 @@ fn json_in_and_out() {
     let again = common::render(&["-o", "json"], &json.stdout);
     assert_eq!(again.stdout, json.stdout);
 }
+
+#[test]
+fn hand_wired_examples_and_tekton_pods_pass_through_unchanged() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files: Vec<_> = ["examples", "tests/pods"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 9, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let run = common::render(&["-f", file.to_str().unwrap()], "");
+        assert_eq!(run.code, 0, "{}: {run:?}", file.display());
+        assert!(
+            run.stderr.contains(": passed through ("),
+            "{}: {}",
+            file.display(),
+            run.stderr
+        );
+        assert_eq!(parse(&run.stdout), parse(&text), "{}", file.display());
+    }
+}
