@@ -1,0 +1,257 @@
+//! The one place both sides agree: every command render writes must parse in
+//! the in-pod binary (`baton::cli::try_parse`, after the binary's path) and
+//! give exactly the settings render meant (its `pod::plan` of the input),
+//! nothing more; the installer's command must be baton's `install`.
+
+mod common;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use baton::cli::{try_parse, Sub};
+use baton::settings::{Mode, Step};
+use kubectl_baton::pod::{self, Planned, Role};
+use kubectl_baton::value::Value;
+use kubectl_baton::{input, objects, Options};
+
+/// The objects of a rendered file, List items included.
+fn objects_of(text: &str) -> Vec<Value> {
+    let docs = input::parse(&input::Source("t".into()), text, false).expect("valid");
+    let mut out = Vec::new();
+    for doc in docs {
+        match doc.value.get("items").and_then(Value::as_seq) {
+            Some(items) if doc.value.str_at("kind") == Some("List") => out.extend(items.clone()),
+            _ => out.push(doc.value),
+        }
+    }
+    out
+}
+
+fn options_of(args: &[String]) -> Options {
+    let mut options = Options::default();
+    for pair in args.windows(2) {
+        match pair[0].as_str() {
+            "--image" => options.image.clone_from(&pair[1]),
+            "--command" => options
+                .commands
+                .push(kubectl_baton::parse_command(&pair[1]).unwrap()),
+            _ => {}
+        }
+    }
+    options
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_seq)
+        .into_iter()
+        .flatten()
+        .map(|w| w.as_str().expect("a string").to_owned())
+        .collect()
+}
+
+/// The settings `planned` means, as baton holds them.
+fn intended(planned: &Planned, args: &[String]) -> Step {
+    let mut step = Step::default();
+    step.tekton.mode = Some(Mode::Baton);
+    step.marking.post_file = Some(planned.post_file().into());
+    step.marking.termination_path = Some(planned.termination_path.clone().into());
+    match &planned.role {
+        Role::Step { waits } => {
+            step.waiting.wait_file = waits.iter().map(PathBuf::from).collect();
+        }
+        Role::Sidecar { probe, stops } => {
+            step.sidecar.ready_file = planned.ready_file().map(PathBuf::from);
+            step.sidecar.ready_probe = probe
+                .iter()
+                .map(|p| baton::ready::parse_probe(p).expect("a probe baton reads"))
+                .collect();
+            step.sidecar.stop_file = stops.iter().map(PathBuf::from).collect();
+        }
+    }
+    step.argv.command = planned
+        .command
+        .iter()
+        .chain(args)
+        .map(OsString::from)
+        .collect();
+    step
+}
+
+/// Checks one rendered pod against the plan of its input; the number of
+/// commands checked.
+fn check_pod(case: &str, input: &Value, output: &Value, options: &Options) -> usize {
+    let (Some(before), Some(after)) = (objects::pod(input), objects::pod(output)) else {
+        return 0;
+    };
+    let rendered = after
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get(pod::RENDERED));
+    if rendered.is_none() {
+        return 0; // passed through (wired by hand)
+    }
+    let mut before = before.clone();
+    if before
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get(pod::RENDERED))
+        .is_some()
+    {
+        pod::strip(&mut before);
+    }
+    let plan = pod::plan(&before, options).expect("the input plans");
+    let spec = after.get("spec").expect("a spec");
+    let inits = spec
+        .get("initContainers")
+        .and_then(Value::as_seq)
+        .expect("initContainers");
+    let installer = &inits[0];
+    assert_eq!(installer.str_at("name"), Some(pod::INSTALLER), "{case}");
+    assert_eq!(
+        installer.str_at("image"),
+        Some(options.image.as_str()),
+        "{case}"
+    );
+    let argv: Vec<OsString> = strings(installer.get("command"))
+        .into_iter()
+        .map(OsString::from)
+        .collect();
+    match try_parse(&argv) {
+        Ok(cli) => assert!(
+            matches!(&cli.sub, Some(Sub::Install { dest }) if dest == &PathBuf::from("/baton-bin/")),
+            "{case}: {cli:?}"
+        ),
+        Err(stop) => panic!("{case}: the installer's command: {stop:?}"),
+    }
+    let containers = spec
+        .get("containers")
+        .and_then(Value::as_seq)
+        .expect("containers");
+    assert_eq!(containers.len(), plan.containers.len(), "{case}");
+    for (container, planned) in containers.iter().zip(&plan.containers) {
+        let command = strings(container.get("command"));
+        let args = strings(container.get("args"));
+        assert_eq!(command[0], pod::BIN, "{case}: {}", planned.name);
+        // What the kubelet runs: command, then args; argv[0] is the binary.
+        let argv: Vec<OsString> = command.iter().chain(&args).map(OsString::from).collect();
+        let cli =
+            try_parse(&argv).unwrap_or_else(|stop| panic!("{case}: {}: {stop:?}", planned.name));
+        assert!(cli.sub.is_none(), "{case}: {}", planned.name);
+        assert_eq!(
+            cli.step,
+            intended(planned, &args),
+            "{case}: {}",
+            planned.name
+        );
+    }
+    plan.containers.len()
+}
+
+#[test]
+fn every_rendered_command_parses_in_baton_as_meant() {
+    let mut checked = 0;
+    for case in common::cases() {
+        let run = common::render_case(&case);
+        if run.code != 0 {
+            continue;
+        }
+        let text =
+            std::fs::read_to_string(common::golden_dir().join(format!("{case}.in.yaml"))).unwrap();
+        let options = options_of(&common::case_args(&text));
+        let inputs = objects_of(&text);
+        let outputs = objects_of(&run.stdout);
+        assert_eq!(inputs.len(), outputs.len(), "{case}");
+        for (input, output) in inputs.iter().zip(&outputs) {
+            checked += check_pod(&case, input, output, &options);
+        }
+    }
+    assert!(checked >= 20, "only {checked} commands checked");
+}
+
+/// The same, with the settings written out by hand: a DAG and sidecars.
+#[test]
+fn a_dag_and_sidecars_as_written_by_hand() {
+    let parse = |case: &str, container: &str| {
+        let run = common::render_case(case);
+        let out = objects_of(&run.stdout);
+        let holder = objects::pod(&out[0]).unwrap();
+        let c = holder
+            .get("spec")
+            .and_then(|s| s.get("containers"))
+            .and_then(Value::as_seq)
+            .unwrap()
+            .iter()
+            .find(|c| c.str_at("name") == Some(container))
+            .unwrap()
+            .clone();
+        let argv: Vec<OsString> = strings(c.get("command"))
+            .into_iter()
+            .chain(strings(c.get("args")))
+            .map(OsString::from)
+            .collect();
+        try_parse(&argv).unwrap().step
+    };
+    let paths = |p: &[&str]| p.iter().map(PathBuf::from).collect::<Vec<_>>();
+    let join = parse("dag", "join");
+    assert_eq!(
+        join.waiting.wait_file,
+        paths(&[
+            "/baton-run/left/post",
+            "/baton-run/right/post",
+            "/baton-run/lint/post"
+        ])
+    );
+    assert_eq!(join.marking.post_file, Some("/baton-run/join/post".into()));
+    assert!(parse("dag", "lint").waiting.wait_file.is_empty());
+    assert_eq!(
+        parse("dag", "right").waiting.wait_file,
+        paths(&["/baton-run/fetch/post"])
+    );
+
+    let test = parse("sidecar-probes", "test");
+    assert_eq!(test.waiting.wait_file.len(), 5);
+    assert_eq!(
+        test.waiting.wait_file[0],
+        PathBuf::from("/baton-run/tcp/ready")
+    );
+    let https = parse("sidecar-probes", "https");
+    assert_eq!(
+        https.sidecar.ready_file,
+        Some("/baton-run/https/ready".into())
+    );
+    assert_eq!(
+        https.sidecar.ready_probe[0].to_string(),
+        "tcp:127.0.0.1:8443"
+    );
+    assert_eq!(https.sidecar.stop_file, paths(&["/baton-run/test/post"]));
+    assert_eq!(
+        https.argv.command,
+        ["nginx", "-g", "daemon off;"].map(OsString::from)
+    );
+    let exec = parse("sidecar-probes", "exec");
+    assert_eq!(
+        exec.sidecar.ready_probe[0].to_string(),
+        "exec:test -e /tmp/ready"
+    );
+    assert!(parse("sidecar-probes", "plain")
+        .sidecar
+        .ready_probe
+        .is_empty());
+
+    let server = parse("job-sidecar", "server");
+    assert_eq!(
+        server.sidecar.ready_probe[0].to_string(),
+        "http://127.0.0.1:8080/index.html"
+    );
+    let publish = parse("pod-chain", "publish");
+    assert_eq!(
+        publish.marking.termination_path,
+        Some("/tmp/termination".into())
+    );
+    let run = parse("command-flag", "run");
+    assert_eq!(
+        run.argv.command,
+        ["/usr/bin/tool", "--verbose", "process", "/data"].map(OsString::from)
+    );
+}
