@@ -38,7 +38,7 @@ _baton() {
 
     case "${cmd}" in
         baton)
-            opts="-h -V --wait-file --wait-file-content --cancel-file --post-file --termination-path --step-metadata-dir --results --results-dir --rerun --timeout --grace-period --success-exit-codes --no-kill-group --on-error --retries --retry-delay --exit-code-for --env-file --ready-file --ready-probe --ready-interval --ready-timeout --stop-file --stop-keeps-exit-code --stdout-path --stderr-path --mode --step-results --when-expressions --result-from --compress-termination-message --enable-spire --breakpoint-on-failure --debug-before-step --basic-git --ssh-git --basic-docker --docker-config --docker-cfg --entrypoint --log-level --log-format --help --version install cp init step-init decode-script"
+            opts="-h -V --wait-file --wait-file-content --cancel-file --post-file --termination-path --step-metadata-dir --results --results-dir --rerun --timeout --grace-period --success-exit-codes --no-kill-group --on-error --retries --retry-delay --exit-code-for --env-file --ready-file --ready-probe --ready-interval --ready-timeout --stop-file --stop-when-all --stop-keeps-exit-code --stdout-path --stderr-path --mode --step-results --when-expressions --result-from --compress-termination-message --enable-spire --breakpoint-on-failure --debug-before-step --basic-git --ssh-git --basic-docker --docker-config --docker-cfg --entrypoint --log-level --log-format --help --version install cp init step-init decode-script"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -133,6 +133,10 @@ _baton() {
                     return 0
                     ;;
                 --stop-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop-when-all)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

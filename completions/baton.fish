@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_baton_global_optspecs
-    string join \n wait-file= wait-file-content= cancel-file= post-file= termination-path= step-metadata-dir= results= results-dir= rerun= timeout= grace-period= success-exit-codes= no-kill-group= on-error= retries= retry-delay= exit-code-for= env-file= ready-file= ready-probe= ready-interval= ready-timeout= stop-file= stop-keeps-exit-code= stdout-path= stderr-path= mode= step-results= when-expressions= result-from= compress-termination-message= enable-spire= breakpoint-on-failure= debug-before-step= basic-git= ssh-git= basic-docker= docker-config= docker-cfg= entrypoint= log-level= log-format= h/help V/version
+    string join \n wait-file= wait-file-content= cancel-file= post-file= termination-path= step-metadata-dir= results= results-dir= rerun= timeout= grace-period= success-exit-codes= no-kill-group= on-error= retries= retry-delay= exit-code-for= env-file= ready-file= ready-probe= ready-interval= ready-timeout= stop-file= stop-when-all= stop-keeps-exit-code= stdout-path= stderr-path= mode= step-results= when-expressions= result-from= compress-termination-message= enable-spire= breakpoint-on-failure= debug-before-step= basic-git= ssh-git= basic-docker= docker-config= docker-cfg= entrypoint= log-level= log-format= h/help V/version
 end
 
 function __fish_baton_needs_command
@@ -44,10 +44,11 @@ complete -c baton -n "__fish_baton_needs_command" -l retry-delay -d 'Delay befor
 complete -c baton -n "__fish_baton_needs_command" -l exit-code-for -d 'The exit code of one of baton\'s own outcomes, REASON=CODE (repeatable, comma-separated), e.g. Skipped=3, so that a Job\'s podFailurePolicy can tell them apart; the verdict marker is as without it' -r
 complete -c baton -n "__fish_baton_needs_command" -l env-file -d 'KEY=VALUE lines added to the command\'s environment (repeatable)' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l ready-file -d 'Sidecars: write PATH once the command is ready (every probe passes, or at once with no probe); PATH.err if it never gets there' -r -F
-complete -c baton -n "__fish_baton_needs_command" -l ready-probe -d 'A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG..., file:PATH; HOST is an IP address or localhost' -r
+complete -c baton -n "__fish_baton_needs_command" -l ready-probe -d 'A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG... (split on spaces), exec-json:["COMMAND","ARG"...] (the exact words), file:PATH; HOST is an IP address or localhost' -r
 complete -c baton -n "__fish_baton_needs_command" -l ready-interval -d 'Time between probe rounds' -r
 complete -c baton -n "__fish_baton_needs_command" -l ready-timeout -d 'Not ready in time: stop the command, write READY.err, exit 1; 0 means no limit' -r
 complete -c baton -n "__fish_baton_needs_command" -l stop-file -d 'Stop the command as soon as PATH or PATH.err appears (repeatable, comma-separated); a stop asked for is a success' -r -F
+complete -c baton -n "__fish_baton_needs_command" -l stop-when-all -d 'Stop only once every stop file says so (the ends of a DAG), not at the first' -r
 complete -c baton -n "__fish_baton_needs_command" -l stop-keeps-exit-code -d 'After a stop asked for by a stop file, exit with the command\'s own code' -r
 complete -c baton -n "__fish_baton_needs_command" -l stdout-path -d 'Also copy the command\'s stdout to PATH (appended; parent directories created)' -r -F
 complete -c baton -n "__fish_baton_needs_command" -l stderr-path -d 'Also copy the command\'s stderr to PATH (may be the same file as --stdout-path)' -r -F

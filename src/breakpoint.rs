@@ -73,7 +73,7 @@ async fn wait_for(
             files: &files,
             content,
             cancel_content: step.cancel_needs_content(),
-            stop_files: &step.sidecar.stop_file,
+            stops: crate::requests::Stops::of(step),
             cancel_file: step.waiting.cancel_file.as_deref(),
             run_after_failure: false,
         },

@@ -306,6 +306,7 @@ fn group_of(name: &str) -> Option<Group> {
         | "ready-interval"
         | "ready-timeout"
         | "stop-file"
+        | "stop-when-all"
         | "stop-keeps-exit-code" => Group::Sidecar,
         "stdout-path" | "stderr-path" => Group::Output,
         "mode"

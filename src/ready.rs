@@ -57,7 +57,7 @@ pub fn parse_probe(spec: &str) -> Result<Probe, String> {
     let fail = |why: &str| {
         format!(
             "invalid probe {spec:?}: {why} (expected tcp:HOST:PORT, http://HOST:PORT/PATH, \
-             exec:COMMAND ARG..., or file:PATH)"
+             exec:COMMAND ARG..., exec-json:[\"COMMAND\",\"ARG\"...], or file:PATH)"
         )
     };
     if let Some(rest) = spec.strip_prefix("tcp:") {
@@ -77,6 +77,16 @@ pub fn parse_probe(spec: &str) -> Result<Probe, String> {
     }
     if spec.starts_with("https://") {
         return Err(fail("TLS is not supported"));
+    }
+    if let Some(rest) = spec.strip_prefix("exec-json:") {
+        // The exact argv, as a Kubernetes exec probe gives it: words with
+        // spaces in them pass as they are.
+        let argv: Vec<String> = serde_json::from_str(rest)
+            .map_err(|err| fail(&format!("not a JSON array of strings: {err}")))?;
+        if argv.is_empty() {
+            return Err(fail("no command"));
+        }
+        return Ok(Probe::Exec(argv.into_iter().map(OsString::from).collect()));
     }
     if let Some(rest) = spec.strip_prefix("exec:") {
         let argv: Vec<OsString> = rest.split_whitespace().map(OsString::from).collect();
@@ -235,6 +245,18 @@ mod tests {
             ]))
         );
         assert_eq!(parse_probe("file:/x"), Ok(Probe::File("/x".into())));
+        assert_eq!(
+            parse_probe(r#"exec-json:["sh","-c","test -f /x"]"#),
+            Ok(Probe::Exec(vec![
+                "sh".into(),
+                "-c".into(),
+                "test -f /x".into()
+            ]))
+        );
+        assert!(parse_probe("exec-json:[]").is_err());
+        assert!(parse_probe("exec-json:sh -c x")
+            .unwrap_err()
+            .contains("JSON array"));
     }
 
     #[test]

@@ -22,17 +22,34 @@ pub enum Request {
     Stop(PathBuf),
 }
 
-/// Covers the stop and cancel files and says whether one of them asks the
-/// step to end (the cancel file first).
+/// A step's stop files, and whether all of them must be there to stop it
+/// (`--stop-when-all`) or any one (the default).
+#[derive(Debug, Clone, Copy)]
+pub struct Stops<'a> {
+    pub files: &'a [PathBuf],
+    pub all: bool,
+}
+
+impl<'a> Stops<'a> {
+    pub fn of(step: &'a crate::settings::Step) -> Self {
+        Self {
+            files: &step.sidecar.stop_file,
+            all: step.sidecar.stop_when_all,
+        }
+    }
+}
+
+/// Covers the stop and cancel files and says whether they ask the step to
+/// end (the cancel file first).
 pub fn requested(
     watch: &mut Watch,
     locks: &mut lock::Watcher,
-    stop_files: &[PathBuf],
+    stops: Stops<'_>,
     cancel_file: Option<&Path>,
     content: bool,
 ) -> Result<Option<Request>> {
     watch.begin_round();
-    for file in stop_files {
+    for file in stops.files {
         watch.cover(file);
         watch.cover(&err_path(file));
         watch.cover(&lock::lock_path(file));
@@ -43,33 +60,44 @@ pub fn requested(
     if let Some(file) = cancel_requested(cancel_file, content)? {
         return Ok(Some(Request::Cancel(file)));
     }
-    Ok(stop_requested(stop_files, locks, watch)?.map(Request::Stop))
+    Ok(stop_requested(stops, locks, watch)?.map(Request::Stop))
 }
 
-/// The first stop file that is there, as `PATH` or `PATH.err`, or whose
-/// writer died without writing either (its lock is free): the step it waits
-/// for will never end otherwise, and a sidecar must not outlive its Job.
+/// A stop file that says stop: there as `PATH` or `PATH.err`, or its writer
+/// died without writing either (its lock is free: the step it waits for will
+/// never end otherwise, and a sidecar must not outlive its Job). The first
+/// such file, or with `all` the last once every file says so.
 fn stop_requested(
-    files: &[PathBuf],
+    stops: Stops<'_>,
     locks: &mut lock::Watcher,
     watch: &mut Watch,
 ) -> Result<Option<PathBuf>> {
-    for file in files {
-        if exists(file)? {
-            return Ok(Some(file.clone()));
-        }
-        if let Some(failed) = failed(file)? {
-            return Ok(Some(failed));
-        }
-        match locks.holder(file)? {
-            Holder::Lost if !exists(file)? && failed(file)?.is_none() => {
-                return Ok(Some(lock::lock_path(file)));
+    let mut said = None;
+    for file in stops.files {
+        let says = if exists(file)? {
+            Some(file.clone())
+        } else if let Some(failed) = failed(file)? {
+            Some(failed)
+        } else {
+            match locks.holder(file)? {
+                Holder::Lost if !exists(file)? && failed(file)?.is_none() => {
+                    Some(lock::lock_path(file))
+                }
+                Holder::Alive => {
+                    watch.guard(file, &lock::lock_path(file));
+                    None
+                }
+                _ => None,
             }
-            Holder::Alive => watch.guard(file, &lock::lock_path(file)),
-            _ => {}
+        };
+        match says {
+            Some(path) if !stops.all => return Ok(Some(path)),
+            Some(path) => said = Some(path),
+            None if stops.all => return Ok(None),
+            None => {}
         }
     }
-    Ok(None)
+    Ok(said)
 }
 
 /// The cancel file, if it is there (and non-empty when `content` is asked for).
@@ -82,5 +110,32 @@ fn cancel_requested(file: Option<&Path>, content: bool) -> Result<Option<PathBuf
         Ok(_) => Ok(None),
         Err(err) if gone(&err) => Ok(None),
         Err(err) => Err(err).with_context(|| format!("checking cancel file {}", file.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{stop_requested, Stops};
+    use crate::lock;
+    use crate::watch::Watch;
+
+    #[test]
+    fn any_stop_file_or_all_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [dir.path().join("a"), dir.path().join("b")];
+        let mut look = |all: bool| {
+            let stops = Stops { files: &files, all };
+            stop_requested(stops, &mut lock::Watcher::default(), &mut Watch::default()).unwrap()
+        };
+        assert_eq!(look(false), None);
+        std::fs::write(&files[0], "0\n").unwrap();
+        assert_eq!(
+            look(false),
+            Some(files[0].clone()),
+            "any: the first says stop"
+        );
+        assert_eq!(look(true), None, "all: b has not said so yet");
+        std::fs::write(dir.path().join("b.err"), "1\n").unwrap();
+        assert_eq!(look(true), Some(dir.path().join("b.err")), "all: both have");
     }
 }

@@ -135,7 +135,7 @@ pub struct Sidecar {
     #[arg(long, value_name = "PATH", value_parser = marker_path())]
     pub ready_file: Option<PathBuf>,
 
-    /// A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG..., file:PATH; HOST is an IP address or localhost
+    /// A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG... (split on spaces), exec-json:["COMMAND","ARG"...] (the exact words), file:PATH; HOST is an IP address or localhost
     #[arg(long, value_name = "SPEC", value_parser = probe, requires = "ready_file")]
     pub ready_probe: Vec<Probe>,
 
@@ -150,6 +150,11 @@ pub struct Sidecar {
     /// Stop the command as soon as PATH or PATH.err appears (repeatable, comma-separated); a stop asked for is a success
     #[arg(long, value_name = "PATH", value_delimiter = ',')]
     pub stop_file: Vec<PathBuf>,
+
+    /// Stop only once every stop file says so (the ends of a DAG), not at the first
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub stop_when_all: bool,
 
     /// After a stop asked for by a stop file, exit with the command's own code
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
@@ -334,6 +339,7 @@ impl Default for Sidecar {
             ready_interval: Duration::from_millis(100),
             ready_timeout: Duration::ZERO,
             stop_file: Vec::new(),
+            stop_when_all: false,
             stop_keeps_exit_code: false,
         }
     }
@@ -394,6 +400,7 @@ impl Step {
             stop_file,
             ready_interval: _,
             ready_timeout: _,
+            stop_when_all: _,
             stop_keeps_exit_code: _,
         } = &self.sidecar;
         let Output {

@@ -273,7 +273,7 @@ fn in_runtime(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
                 files: &step.waiting.wait_file,
                 content: step.waiting.wait_file_content,
                 cancel_content: step.cancel_needs_content(),
-                stop_files: &step.sidecar.stop_file,
+                stops: requests::Stops::of(step),
                 // Tekton's entrypoint looks at its cancel file only while the
                 // command runs: a cancelled TaskRun's waiting steps end as
                 // Skipped, through the running step's failure.
@@ -884,7 +884,7 @@ async fn pause(delay: Duration, step: &Step, cx: &mut Listeners) -> Result<Pause
         match requests::requested(
             &mut cx.watch,
             &mut cx.locks,
-            &step.sidecar.stop_file,
+            requests::Stops::of(step),
             step.waiting.cancel_file.as_deref(),
             content,
         )? {

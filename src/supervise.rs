@@ -269,7 +269,7 @@ pub async fn supervise(group: Pid, step: &Step, cx: &mut Listeners, last: bool) 
             let asked = requests::requested(
                 &mut cx.watch,
                 &mut cx.locks,
-                &step.sidecar.stop_file,
+                requests::Stops::of(step),
                 step.waiting.cancel_file.as_deref(),
                 step.cancel_needs_content(),
             )

@@ -43,7 +43,7 @@ pub struct Spec<'a> {
     pub content: bool,
     /// Whether the cancel file counts only once it is non-empty.
     pub cancel_content: bool,
-    pub stop_files: &'a [PathBuf],
+    pub stops: requests::Stops<'a>,
     pub cancel_file: Option<&'a Path>,
     /// A wait file's `.err` twin counts as the file (Tekton's breakpoint on
     /// failure: a failed step before does not skip this one).
@@ -61,7 +61,7 @@ pub async fn wait(spec: Spec<'_>, cx: &mut Listeners) -> Result<Outcome> {
         match requests::requested(
             &mut cx.watch,
             &mut cx.locks,
-            spec.stop_files,
+            spec.stops,
             spec.cancel_file,
             spec.cancel_content,
         )? {

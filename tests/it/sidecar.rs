@@ -436,3 +436,55 @@ fn a_sidecar_that_cannot_start_fails_its_ready_file() {
     assert_eq!(sb.read("ready.err"), "127\n");
     assert_eq!(sb.read("side.err"), "127\n");
 }
+
+/// `exec-json:` gives an exec probe its exact words, a space inside one
+/// included, as a Kubernetes exec probe has them.
+#[test]
+fn an_exec_json_probe_passes_its_words_exactly() {
+    let sb = Sandbox::new();
+    let out = sb.run([
+        "--ready-file",
+        "r",
+        "--ready-probe",
+        r#"exec-json:["sh","-c","test -e 'a b'"]"#,
+        "--ready-timeout",
+        "20s",
+        "--",
+        "sh",
+        "-c",
+        "touch 'a b'; while [ ! -e r ]; do sleep 0.01; done",
+    ]);
+    out.expect_code(0);
+    assert_eq!(sb.read("r"), "ready\n");
+}
+
+/// With `--stop-when-all`, a sidecar stops once every end of a DAG has its
+/// verdict, not at the first.
+#[test]
+fn a_sidecar_stops_when_all_its_stop_files_say_so() {
+    let sb = Sandbox::new();
+    let sidecar = sb.start(sb.baton([
+        "--stop-file",
+        "end-a,end-b",
+        "--stop-when-all",
+        "--post-file",
+        "s",
+        "--",
+        "sh",
+        "-c",
+        "touch started; exec sleep 30",
+    ]));
+    crate::harness::wait_for("the sidecar", || sb.exists("started"));
+    std::fs::write(sb.path("end-a"), "0\n").unwrap();
+    // One end is not enough: the sidecar still runs a while later, waiting
+    // on its watch again.
+    let pid = u64::try_from(sidecar.pid()).unwrap();
+    crate::harness::wait_for("the sidecar to look and wait again", || {
+        crate::harness::is_watching(pid)
+    });
+    assert!(!sb.exists("s"), "stopped at the first end");
+    std::fs::write(sb.path("end-b.err"), "1\n").unwrap();
+    let out = sidecar.finish();
+    out.expect_code(0);
+    assert_eq!(sb.read("s"), "0\n");
+}
