@@ -123,7 +123,7 @@ mod tests {
     fn any_stop_file_or_all_of_them() {
         let dir = tempfile::tempdir().unwrap();
         let files = [dir.path().join("a"), dir.path().join("b")];
-        let mut look = |all: bool| {
+        let look = |all: bool| {
             let stops = Stops { files: &files, all };
             stop_requested(stops, &mut lock::Watcher::default(), &mut Watch::default()).unwrap()
         };
