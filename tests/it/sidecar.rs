@@ -474,12 +474,12 @@ fn a_sidecar_stops_when_all_its_stop_files_say_so() {
         "-c",
         "touch started; exec sleep 30",
     ]));
-    crate::harness::wait_for("the sidecar", || sb.exists("started"));
+    wait_for("the sidecar", || sb.exists("started"));
     std::fs::write(sb.path("end-a"), "0\n").unwrap();
     // One end is not enough: the sidecar still runs a while later, waiting
     // on its watch again.
     let pid = u64::try_from(sidecar.pid()).unwrap();
-    crate::harness::wait_for("the sidecar to look and wait again", || {
+    wait_for("the sidecar to look and wait again", || {
         crate::harness::is_watching(pid)
     });
     assert!(!sb.exists("s"), "stopped at the first end");
