@@ -98,6 +98,9 @@ impl Planned {
                 flags.extend(self.ready_file().map(|r| format!("--ready-file={r}")));
                 flags.extend(probe.iter().map(|p| format!("--ready-probe={p}")));
                 flags.extend(stops.iter().map(|s| format!("--stop-file={s}")));
+                if stops.len() > 1 {
+                    flags.push("--stop-when-all".to_owned());
+                }
             }
         }
         flags.push(format!("--post-file={}", self.post_file()));
@@ -345,30 +348,22 @@ fn read_annotations(holder: &Map) -> Result<Annotations, String> {
     Ok((sidecars, after))
 }
 
-/// The markers that stop the sidecars: those of the end step. baton's
-/// `--stop-file` stops at the first of several, so a DAG with more than one
-/// end cannot stop its sidecars after all of them: an error that says how
-/// to give it one end.
+/// The markers that stop the sidecars: those of the end steps (with more
+/// than one, the sidecar waits for all of them: `--stop-when-all`).
+#[allow(clippy::unnecessary_wraps)]
 fn stops(
     order: &Order,
     sidecars: &[String],
     dir: &dyn Fn(&str) -> String,
 ) -> Result<Vec<String>, String> {
-    let ends = order.ends();
     if sidecars.is_empty() {
         return Ok(Vec::new());
     }
-    if let [end] = ends.as_slice() {
-        return Ok(vec![format!("{}/post", dir(end))]);
-    }
-    Err(format!(
-        "its steps end in {} steps ({}), and baton's --stop-file stops a sidecar at the first \
-         marker of several, not after all: give the DAG one last step \
-         (e.g. {AFTER}<last>: \"{}\")",
-        ends.len(),
-        ends.join(", "),
-        ends.join(",")
-    ))
+    Ok(order
+        .ends()
+        .iter()
+        .map(|end| format!("{}/post", dir(end)))
+        .collect())
 }
 
 /// The container's command: its own, or the one `--command` gives its image.

@@ -7,10 +7,9 @@
 //! - `httpGet` → `http://HOST:PORT/PATH` (HTTP only: an `HTTPS` probe is
 //!   checked as `tcp:` on its port, with a note);
 //! - `grpc` → `tcp:` on its port, with a note (baton speaks no gRPC);
-//! - `exec` → `exec:COMMAND ARG…`. baton splits that spec's words on white
-//!   space, so a probe one of whose words holds white space (`sh -c "…"`), or
-//!   is empty, cannot be passed exactly: an error, rather than a probe that
-//!   checks something else.
+//! - `exec` → `exec:COMMAND ARG…`, or, when a word holds white space or is
+//!   empty (`sh -c "…"`), `exec-json:[…]`, which baton passes exactly
+//!   (`exec:` splits its words on white space).
 //!
 //! HOST is `127.0.0.1` (the pod's containers share its network), or the
 //! probe's `host` when that is an IP address; a host name is an error (baton
@@ -109,16 +108,19 @@ pub fn ready(name: &str, container: &Value) -> Result<Ready, String> {
             let word = word
                 .as_str()
                 .ok_or_else(|| format!("{what}: its exec command is not a list of strings"))?;
-            if word.is_empty() || word.chars().any(char::is_whitespace) {
-                return Err(format!(
-                    "{what}: the exec word {word:?} cannot be passed exactly, since baton's \
-                     exec: probe splits its words on white space; give the sidecar a probe \
-                     whose words hold none (a script in its image, say)"
-                ));
-            }
             out.push(word);
         }
-        format!("exec:{}", out.join(" "))
+        // `exec:` splits on white space; words that hold some (or none at
+        // all) pass exactly as `exec-json:`.
+        if out
+            .iter()
+            .any(|w| w.is_empty() || w.chars().any(char::is_whitespace))
+        {
+            let words = serde_json::to_string(&out).expect("strings are JSON");
+            format!("exec-json:{words}")
+        } else {
+            format!("exec:{}", out.join(" "))
+        }
     } else {
         return Err(format!(
             "{what} has none of tcpSocket, httpGet, grpc or exec"
@@ -201,11 +203,26 @@ mod tests {
         assert!(r.notes[0].contains("gRPC"), "{:?}", r.notes);
     }
 
+    /// Words with white space in them pass exactly, as `exec-json:`, and the
+    /// in-pod baton reads them back as they were.
+    #[test]
+    fn exec_words_with_spaces_pass_as_exec_json() {
+        let probe = ready(
+            "s",
+            &container("readinessProbe: {exec: {command: [sh, -c, 'test -f /x']}}"),
+        )
+        .unwrap();
+        let spec = probe.spec.unwrap();
+        assert_eq!(spec, r#"exec-json:["sh","-c","test -f /x"]"#);
+        assert_eq!(
+            baton::ready::parse_probe(&spec).unwrap(),
+            baton::ready::Probe::Exec(vec!["sh".into(), "-c".into(), "test -f /x".into()])
+        );
+    }
+
     #[test]
     fn what_cannot_be_passed_exactly_is_an_error() {
         for yaml in [
-            "readinessProbe: {exec: {command: [sh, -c, 'test -f /x']}}",
-            "readinessProbe: {exec: {command: ['']}}",
             "readinessProbe: {tcpSocket: {port: 1, host: db.example}}",
             "readinessProbe: {tcpSocket: {port: web}}",
         ] {

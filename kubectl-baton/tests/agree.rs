@@ -67,6 +67,7 @@ fn intended(planned: &Planned, args: &[String]) -> Step {
                 .map(|p| baton::ready::parse_probe(p).expect("a probe baton reads"))
                 .collect();
             step.sidecar.stop_file = stops.iter().map(PathBuf::from).collect();
+            step.sidecar.stop_when_all = stops.len() > 1;
         }
     }
     step.argv.command = planned
