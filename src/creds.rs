@@ -40,11 +40,6 @@ const DIR_MODE: u32 = 0o777;
 /// The directories of the copy in `$HOME`.
 const HOME_DIR_MODE: u32 = 0o700;
 
-/// Whether any creds-init flag is given.
-pub fn requested(tekton: &Tekton) -> bool {
-    tekton.creds_requested()
-}
-
 /// Writes the credentials that the creds-init flags name into `ROOT/creds`
 /// (`ROOT` is `crate::tekton::root()`), from the secrets in
 /// `ROOT/creds-secrets`, then copies them into `$HOME`, as Tekton's
@@ -58,7 +53,7 @@ pub fn requested(tekton: &Tekton) -> bool {
 /// taken or does not parse, is left out (Tekton's flag parsing fails and its
 /// entrypoint exits 2 before anything runs) and the rest are written.
 pub fn install(tekton: &Tekton) -> Result<()> {
-    if !requested(tekton) {
+    if !tekton.creds_requested() {
         return Ok(());
     }
     let root = crate::tekton::root();
