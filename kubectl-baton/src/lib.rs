@@ -9,6 +9,7 @@
 //! into `kubectl apply` never applies half of the input. `status` reads
 //! how a wired pod's steps went.
 
+pub mod flags;
 pub mod input;
 pub mod objects;
 pub mod order;

@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::flags::{self, Flags};
 use crate::order::{self, Order};
 use crate::probe;
 use crate::value::{Map, Value};
@@ -30,6 +31,7 @@ pub const PREFIX: &str = "baton.dev/";
 pub const RENDERED: &str = "baton.dev/rendered";
 pub const SIDECARS: &str = "baton.dev/sidecars";
 pub const AFTER: &str = "baton.dev/after.";
+pub const FLAGS: &str = "baton.dev/flags.";
 
 /// The binary's volume, where the installer writes it and where every app
 /// container runs it from.
@@ -59,6 +61,8 @@ pub struct Planned {
     pub role: Role,
     /// Its `terminationMessagePath`.
     pub termination_path: String,
+    /// The flags of `baton.dev/flags.<name>`, after render's own.
+    pub extra: Vec<String>,
     /// The command it ran before (its own, or the one `--command` gave).
     pub command: Vec<String>,
 }
@@ -105,6 +109,7 @@ impl Planned {
         }
         flags.push(format!("--post-file={}", self.post_file()));
         flags.push(format!("--termination-path={}", self.termination_path));
+        flags.extend(self.extra.iter().cloned());
         flags
     }
 
@@ -227,10 +232,22 @@ fn hand_wired(holder: &Map) -> Option<String> {
 /// Reads what the wiring needs, and checks it: every error is found here,
 /// before anything is changed.
 pub fn plan(holder: &Map, options: &Options) -> Result<Plan, String> {
-    let (sidecars, after) = read_annotations(holder)?;
+    let Annotations {
+        sidecars,
+        after,
+        flags,
+    } = read_annotations(holder)?;
     let spec = spec(holder)?;
     let containers = containers(spec)?;
     let names = names(containers)?;
+    for name in flags.keys() {
+        if !names.contains(&name.as_str()) {
+            return Err(format!(
+                "{FLAGS}{name} names no app container of the pod (its containers: {})",
+                names.join(", ")
+            ));
+        }
+    }
     for s in &sidecars {
         if !names.contains(&s.as_str()) {
             return Err(format!(
@@ -257,14 +274,27 @@ pub fn plan(holder: &Map, options: &Options) -> Result<Plan, String> {
     let mut notes = Vec::new();
     for (i, c) in containers.iter().enumerate() {
         let name = names[i];
+        let extra = flags.get(name).cloned().unwrap_or_default();
         let role = if sidecars.iter().any(|s| s == name) {
-            let ready = probe::ready(name, c)?;
-            notes.extend(ready.notes);
+            // A --ready-probe of the user's own replaces the one read from
+            // the container's probes (and that one's notes).
+            let probe = if extra.probe().is_some() {
+                None
+            } else {
+                let ready = probe::ready(name, c)?;
+                notes.extend(ready.notes);
+                ready.spec
+            };
             Role::Sidecar {
-                probe: ready.spec,
+                probe,
                 stops: stops.clone(),
             }
         } else {
+            if extra.probe().is_some() {
+                return Err(format!(
+                    "{FLAGS}{name}: --ready-probe is for a sidecar ({SIDECARS}), and {name:?} is a step"
+                ));
+            }
             let (_, waits) = order
                 .steps
                 .iter()
@@ -274,6 +304,12 @@ pub fn plan(holder: &Map, options: &Options) -> Result<Plan, String> {
             if waits.is_empty() {
                 files.extend(sidecars.iter().map(|s| format!("{}/ready", dir(s))));
             }
+            if !files.is_empty() && extra.content() {
+                return Err(format!(
+                    "{FLAGS}{name}: --wait-file-content would apply to the markers render makes {name:?} wait for \
+                     too, which are empty: only a step that waits for no step and no sidecar can take it"
+                ));
+            }
             Role::Step { waits: files }
         };
         planned.push(Planned {
@@ -282,6 +318,7 @@ pub fn plan(holder: &Map, options: &Options) -> Result<Plan, String> {
             dir: dir(name),
             role,
             termination_path: termination_path(c, name)?,
+            extra: extra.words,
             command: command(c, name, options)?,
         });
     }
@@ -321,13 +358,20 @@ fn termination_path(container: &Value, name: &str) -> Result<String, String> {
     }
 }
 
-/// The sidecars and the `after` annotations (name → value); an unknown
-/// `baton.dev/` annotation is an error, a typo caught.
-type Annotations = (Vec<String>, BTreeMap<String, String>);
+/// What render reads from the pod's annotations; an unknown `baton.dev/`
+/// annotation is an error, a typo caught.
+struct Annotations {
+    sidecars: Vec<String>,
+    /// `baton.dev/after.<name>`: name → value.
+    after: BTreeMap<String, String>,
+    /// `baton.dev/flags.<name>`: name → its flags.
+    flags: BTreeMap<String, Flags>,
+}
 
 fn read_annotations(holder: &Map) -> Result<Annotations, String> {
     let mut sidecars = Vec::new();
     let mut after = BTreeMap::new();
+    let mut flags = BTreeMap::new();
     for (key, value) in annotations(holder).into_iter().flat_map(Map::iter) {
         let Some(rest) = key.strip_prefix(PREFIX) else {
             continue;
@@ -339,13 +383,19 @@ fn read_annotations(holder: &Map) -> Result<Annotations, String> {
             sidecars = order::list(text);
         } else if let Some(name) = key.strip_prefix(AFTER).filter(|n| !n.is_empty()) {
             after.insert(name.to_owned(), text.to_owned());
+        } else if let Some(name) = key.strip_prefix(FLAGS).filter(|n| !n.is_empty()) {
+            flags.insert(name.to_owned(), flags::parse(key, text)?);
         } else if key != RENDERED {
             return Err(format!(
-                "unknown annotation {key} (render reads {SIDECARS} and {AFTER}<container>; {rest:?} is neither)"
+                "unknown annotation {key} (render reads {SIDECARS}, {AFTER}<container> and {FLAGS}<container>; {rest:?} is none of them)"
             ));
         }
     }
-    Ok((sidecars, after))
+    Ok(Annotations {
+        sidecars,
+        after,
+        flags,
+    })
 }
 
 /// The markers that stop the sidecars: those of the end steps (with more

@@ -50,22 +50,37 @@ fn strings(value: Option<&Value>) -> Vec<String> {
         .collect()
 }
 
-/// The settings `planned` means, as baton holds them.
+/// The settings `planned` means, as baton holds them: those of the flags of
+/// its `baton.dev/flags.<container>` alone, with render's own added.
 fn intended(planned: &Planned, args: &[String]) -> Step {
-    let mut step = Step::default();
+    // A --ready-probe needs its --ready-file, render's own.
+    let ready = planned.ready_file().map(|r| format!("--ready-file={r}"));
+    let alone: Vec<OsString> = [pod::BIN.to_owned()]
+        .into_iter()
+        .chain(ready)
+        .chain(planned.extra.iter().cloned())
+        .chain(["--".to_owned(), "true".to_owned()])
+        .map(OsString::from)
+        .collect();
+    let mut step = try_parse(&alone)
+        .unwrap_or_else(|stop| panic!("{}: its flags alone: {stop:?}", planned.name))
+        .step;
     step.tekton.mode = Some(Mode::Baton);
     step.marking.post_file = Some(planned.post_file().into());
     step.marking.termination_path = Some(planned.termination_path.clone().into());
     match &planned.role {
         Role::Step { waits } => {
-            step.waiting.wait_file = waits.iter().map(PathBuf::from).collect();
+            let own = std::mem::take(&mut step.waiting.wait_file);
+            step.waiting.wait_file = waits.iter().map(PathBuf::from).chain(own).collect();
         }
         Role::Sidecar { probe, stops } => {
             step.sidecar.ready_file = planned.ready_file().map(PathBuf::from);
-            step.sidecar.ready_probe = probe
-                .iter()
-                .map(|p| baton::ready::parse_probe(p).expect("a probe baton reads"))
-                .collect();
+            if probe.is_some() {
+                step.sidecar.ready_probe = probe
+                    .iter()
+                    .map(|p| baton::ready::parse_probe(p).expect("a probe baton reads"))
+                    .collect();
+            }
             step.sidecar.stop_file = stops.iter().map(PathBuf::from).collect();
             step.sidecar.stop_when_all = stops.len() > 1;
         }

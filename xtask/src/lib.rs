@@ -10,6 +10,11 @@
 //! - Completions: `completions/baton.bash`, `completions/_baton` (zsh) and
 //!   `completions/baton.fish`.
 //!
+//! - `kubectl-baton/generated/baton-options.txt`: baton's long options, each
+//!   with whether it takes a value, which `kubectl baton render` checks the
+//!   flags of its `baton.dev/flags.<container>` annotation against (the
+//!   plugin links nothing of baton).
+//!
 //! The output is deterministic: the pages carry no date (`clap_mangen` leaves
 //! it empty unless told), and nothing depends on where the repository is.
 //! `docs/man/` and `completions/` hold nothing else: a file there that is no
@@ -25,7 +30,7 @@ use clap_mangen::Man;
 
 /// The directories, relative to the repository root, whose every file is
 /// generated here.
-pub const DIRS: [&str; 2] = ["docs/man", "completions"];
+pub const DIRS: [&str; 3] = ["docs/man", "completions", "kubectl-baton/generated"];
 
 /// The shells completions are generated for.
 pub const SHELLS: [Shell; 3] = [Shell::Bash, Shell::Zsh, Shell::Fish];
@@ -73,7 +78,46 @@ pub fn render() -> Vec<File> {
             contents,
         });
     }
+    files.push(File {
+        path: OPTIONS.to_owned(),
+        contents: options(&baton::cli::Cli::command()).into_bytes(),
+    });
     files
+}
+
+/// Where baton's options are listed for kubectl-baton.
+pub const OPTIONS: &str = "kubectl-baton/generated/baton-options.txt";
+
+/// baton's long options and their aliases, one a line: the name, then
+/// `value` (it must have one), `bool` (`--name`, or `--name=true|false`) or
+/// `flag` (it takes none), sorted.
+fn options(command: &Command) -> String {
+    let mut command = command.clone();
+    command.build();
+    let mut lines = Vec::new();
+    for arg in command.get_arguments().filter(|a| !a.is_positional()) {
+        let kind = match arg.get_num_args() {
+            _ if !arg.get_action().takes_values() => "flag",
+            Some(range) if range.min_values() == 0 => "bool",
+            _ => "value",
+        };
+        let names = arg
+            .get_long()
+            .into_iter()
+            .chain(arg.get_all_aliases().into_iter().flatten());
+        lines.extend(names.map(|name| format!("{name} {kind}")));
+    }
+    lines.sort();
+    lines.dedup();
+    let mut text = String::from(
+        "# baton's long options (scripts/generate writes this file from its command line):\n\
+         # NAME, then `value` (it needs one), `bool` (--NAME or --NAME=true|false) or `flag` (none).\n",
+    );
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
 }
 
 /// The page of `command` and those of its subcommands, recursively, as
