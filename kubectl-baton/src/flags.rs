@@ -148,8 +148,7 @@ pub fn parse(key: &str, text: &str) -> Result<Flags, String> {
                 return Err(format!("{key}: --{name} takes no value"));
             }
             (Kind::Flag | Kind::Bool, None) => format!("--{name}"),
-            (Kind::Bool, Some(v)) => format!("--{name}={v}"),
-            (Kind::Value, Some(v)) => format!("--{name}={v}"),
+            (Kind::Bool | Kind::Value, Some(v)) => format!("--{name}={v}"),
             (Kind::Value, None) => {
                 let v = words
                     .next()
