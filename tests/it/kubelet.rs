@@ -136,14 +136,19 @@ fn build_images() -> Result<Images, String> {
 
 /// Reads a manifest from examples/ (or, for a path such as
 /// `tests/pods/NAME.yaml`, from the repository) and returns its pod
-/// template, whatever the kind (`Pod`, `Job`, `CronJob`).
+/// template, whatever the kind (`Pod`, `Job`, `CronJob`). A plain twin
+/// (`plain/NAME.yaml`, no baton in it) is wired first, as `kubectl baton
+/// render` wires it (kubectl-baton's library, with its default image).
 pub fn pod_template(example: &str) -> (String, Value) {
-    let path = if example.contains('/') {
+    let path = if example.contains('/') && !example.starts_with("plain/") {
         repo().join(example)
     } else {
         repo().join("examples").join(example)
     };
-    let text = fs::read_to_string(path).unwrap();
+    let mut text = fs::read_to_string(&path).unwrap();
+    if example.starts_with("plain/") {
+        text = render(example, &text);
+    }
     let manifest: Value = serde_yaml::from_str(&text).unwrap();
     let name = manifest["metadata"]["name"].as_str().unwrap().to_owned();
     let template = match manifest["kind"].as_str().unwrap() {
@@ -153,6 +158,21 @@ pub fn pod_template(example: &str) -> (String, Value) {
         kind => panic!("unsupported kind {kind}"),
     };
     (name, template)
+}
+
+/// `kubectl baton render` of one manifest: the rendered YAML.
+fn render(name: &str, text: &str) -> String {
+    use kubectl_baton::{input, output, Options};
+    let documents = input::parse(&input::Source(name.to_owned()), text, false)
+        .unwrap_or_else(|err| panic!("{name}: {}", err.0));
+    let rendered = kubectl_baton::render(documents, &Options::default())
+        .unwrap_or_else(|errors| panic!("{name}: {}", errors.join("\n")));
+    assert!(
+        rendered.report.iter().all(|line| line.contains(": wired (")),
+        "{name}: not wired: {:?}",
+        rendered.report
+    );
+    output::write(&rendered.documents, output::Format::Yaml).unwrap()
 }
 
 /// What one container did.
