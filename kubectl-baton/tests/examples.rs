@@ -78,11 +78,18 @@ fn every_example_has_a_plain_twin_with_no_baton_in_it() {
     for twin in &plain {
         let text = fs::read_to_string(examples().join("plain").join(twin)).unwrap();
         let value = object(&text, twin);
-        let spec = ["/spec", "/spec/template/spec", "/spec/jobTemplate/spec/template/spec"]
-            .iter()
-            .find_map(|p| value.pointer(p).filter(|s| s.get("containers").is_some()))
-            .unwrap_or_else(|| panic!("{twin}: no pod spec"));
-        assert!(spec.get("initContainers").is_none(), "{twin}: initContainers");
+        let spec = [
+            "/spec",
+            "/spec/template/spec",
+            "/spec/jobTemplate/spec/template/spec",
+        ]
+        .iter()
+        .find_map(|p| value.pointer(p).filter(|s| s.get("containers").is_some()))
+        .unwrap_or_else(|| panic!("{twin}: no pod spec"));
+        assert!(
+            spec.get("initContainers").is_none(),
+            "{twin}: initContainers"
+        );
         for c in spec["containers"].as_array().unwrap() {
             let words = c["command"].to_string() + &c["args"].to_string() + &c["image"].to_string();
             assert!(
@@ -102,10 +109,7 @@ fn each_rendered_twin_is_its_hand_wired_example() {
             continue;
         }
         let rendered = object(&render(&name).stdout, &name);
-        let hand = object(
-            &fs::read_to_string(examples().join(&name)).unwrap(),
-            &name,
-        );
+        let hand = object(&fs::read_to_string(examples().join(&name)).unwrap(), &name);
         assert_eq!(
             serde_json::to_string_pretty(&rendered).unwrap(),
             serde_json::to_string_pretty(&hand).unwrap(),

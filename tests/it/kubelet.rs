@@ -136,9 +136,10 @@ fn build_images() -> Result<Images, String> {
 
 /// Reads a manifest from examples/ (or, for a path such as
 /// `tests/pods/NAME.yaml`, from the repository) and returns its pod
-/// template, whatever the kind (`Pod`, `Job`, `CronJob`). A plain twin
-/// (`plain/NAME.yaml`, no baton in it) is wired first, as `kubectl baton
-/// render` wires it (kubectl-baton's library, with its default image).
+/// template, whatever the kind (`Pod`, `Job`, `CronJob`). A plain manifest
+/// (an example's twin, `plain/NAME.yaml`, or `tests/pods/plain-NAME.yaml`:
+/// no baton in it) is wired first, as `kubectl baton render` wires it
+/// (kubectl-baton's library, with its default image).
 pub fn pod_template(example: &str) -> (String, Value) {
     let path = if example.contains('/') && !example.starts_with("plain/") {
         repo().join(example)
@@ -146,7 +147,8 @@ pub fn pod_template(example: &str) -> (String, Value) {
         repo().join("examples").join(example)
     };
     let mut text = fs::read_to_string(&path).unwrap();
-    if example.starts_with("plain/") {
+    let file = path.file_name().unwrap().to_string_lossy();
+    if example.starts_with("plain/") || file.starts_with("plain-") {
         text = render(example, &text);
     }
     let manifest: Value = serde_yaml::from_str(&text).unwrap();
@@ -168,7 +170,10 @@ fn render(name: &str, text: &str) -> String {
     let rendered = kubectl_baton::render(documents, &Options::default())
         .unwrap_or_else(|errors| panic!("{name}: {}", errors.join("\n")));
     assert!(
-        rendered.report.iter().all(|line| line.contains(": wired (")),
+        rendered
+            .report
+            .iter()
+            .all(|line| line.contains(": wired (")),
         "{name}: not wired: {:?}",
         rendered.report
     );

@@ -26,6 +26,68 @@ fn started(container: &ContainerResult) -> String {
         .unwrap_or_else(|| panic!("{}: no StartedAt", container.name))
 }
 
+/// Two tests of one example: as wired by hand (`examples/NAME`), and its
+/// plain twin as `kubectl baton render` wires it (`examples/plain/NAME`),
+/// which must give the same results.
+macro_rules! both {
+    ($name:ident, $check:ident, $example:literal) => {
+        mod $name {
+            #[test]
+            #[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
+            fn hand_wired() {
+                super::$check($example);
+            }
+
+            #[test]
+            #[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
+            fn rendered_plain_twin() {
+                super::$check(concat!("plain/", $example));
+            }
+        }
+    };
+}
+
+both!(
+    sequential_job,
+    sequential_job_runs_its_steps_in_order_as_non_root,
+    "sequential-job.yaml"
+);
+both!(
+    sidecar_ready,
+    sidecar_ready_starts_the_app_after_the_config_and_completes,
+    "sidecar-ready.yaml"
+);
+both!(
+    indexed_job,
+    indexed_job_pods_each_process_their_own_item,
+    "indexed-job.yaml"
+);
+both!(
+    failing_step,
+    failing_step_skips_the_rest_with_clear_termination_messages,
+    "failing-step.yaml"
+);
+both!(
+    tekton_style,
+    tekton_style_steps_wait_for_the_ready_annotation,
+    "tekton-style.yaml"
+);
+both!(
+    deleting,
+    deleting_a_waiting_pod_ends_every_container_at_once,
+    "tekton-style.yaml"
+);
+both!(
+    cronjob,
+    cronjob_pod_template_runs_its_two_steps,
+    "cronjob.yaml"
+);
+both!(
+    pod_failure_policy,
+    a_pod_failure_policy_tells_the_failed_step_from_the_skipped_one,
+    "pod-failure-policy.yaml"
+);
+
 fn expect_codes(pod: &PodResult, codes: &[(&str, i32)]) {
     for (name, code) in codes {
         assert_eq!(
@@ -37,10 +99,8 @@ fn expect_codes(pod: &PodResult, codes: &[(&str, i32)]) {
     }
 }
 
-#[test]
-#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
-fn sequential_job_runs_its_steps_in_order_as_non_root() {
-    let pod = run("sequential-job.yaml");
+fn sequential_job_runs_its_steps_in_order_as_non_root(example: &str) {
+    let pod = run(example);
     assert_eq!(pod.init[0].exit_code, 0, "{}", pod.dump());
     expect_codes(&pod, &[("step-1", 0), ("step-2", 0), ("step-3", 0)]);
     let (one, two, three) = (
@@ -68,12 +128,12 @@ fn sequential_job_runs_its_steps_in_order_as_non_root() {
     );
     // Each step started only after the marker of the one before was written.
     assert!(
-        pod.written_at("markers", "1") <= started(two),
+        pod.written_at("baton-run-0", "post") <= started(two),
         "{}",
         pod.dump()
     );
     assert!(
-        pod.written_at("markers", "2") <= started(three),
+        pod.written_at("baton-run-1", "post") <= started(three),
         "{}",
         pod.dump()
     );
@@ -89,10 +149,8 @@ fn sequential_job_runs_its_steps_in_order_as_non_root() {
     }
 }
 
-#[test]
-#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
-fn sidecar_ready_starts_the_app_after_the_config_and_completes() {
-    let pod = run("sidecar-ready.yaml");
+fn sidecar_ready_starts_the_app_after_the_config_and_completes(example: &str) {
+    let pod = run(example);
     expect_codes(&pod, &[("config-sidecar", 0), ("app", 0)]);
     let (sidecar, app) = (pod.container("config-sidecar"), pod.container("app"));
     assert_eq!(
@@ -102,7 +160,7 @@ fn sidecar_ready_starts_the_app_after_the_config_and_completes() {
         pod.dump()
     );
     assert!(
-        pod.written_at("markers", "config.ready") <= started(app),
+        pod.written_at("baton-run-0", "ready") <= started(app),
         "{}",
         pod.dump()
     );
@@ -119,22 +177,16 @@ fn sidecar_ready_starts_the_app_after_the_config_and_completes() {
     );
     // The sidecar was stopped by the app's marker: it exists, and the sidecar
     // ended with reason Stopped after its trap saw the SIGTERM.
-    assert!(!pod.written_at("markers", "app").is_empty());
+    assert!(!pod.written_at("baton-run-1", "post").is_empty());
 }
 
-#[test]
-#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
-fn indexed_job_pods_each_process_their_own_item() {
+fn indexed_job_pods_each_process_their_own_item(example: &str) {
     require_pods();
     // completions: 5, parallelism: 3 — three pods at once, then the other two.
     for batch in [0..3, 3..5] {
         let pods: Vec<_> = batch
             .clone()
-            .map(|i| {
-                Pod::from_example("indexed-job.yaml")
-                    .with_completion_index(i)
-                    .start()
-            })
+            .map(|i| Pod::from_example(example).with_completion_index(i).start())
             .collect();
         for (i, pod) in batch.zip(pods) {
             let pod = pod.wait();
@@ -155,10 +207,8 @@ fn indexed_job_pods_each_process_their_own_item() {
     }
 }
 
-#[test]
-#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
-fn failing_step_skips_the_rest_with_clear_termination_messages() {
-    let pod = run("failing-step.yaml");
+fn failing_step_skips_the_rest_with_clear_termination_messages(example: &str) {
+    let pod = run(example);
     expect_codes(&pod, &[("step-1", 0), ("step-2", 3), ("step-3", 1)]);
     let (two, three) = (pod.container("step-2"), pod.container("step-3"));
     assert_eq!(two.termination_value("ExitCode").as_deref(), Some("3"));
@@ -172,22 +222,28 @@ fn failing_step_skips_the_rest_with_clear_termination_messages() {
     assert_eq!(lines.len(), 1, "{}", pod.dump());
     assert!(
         lines[0].ends_with(
-            " ERROR baton: skipped: /markers/2.err exists (a step this one waits for failed)"
+            " ERROR baton: skipped: /baton-run/step-2/post.err exists (a step this one waits for failed)"
         ),
         "{}",
         pod.dump()
     );
 }
 
-#[test]
-#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
-fn tekton_style_steps_wait_for_the_ready_annotation() {
+fn tekton_style_steps_wait_for_the_ready_annotation(example: &str) {
     require_pods();
-    let mut pod = Pod::from_example("tekton-style.yaml").start();
+    // The twin waits for an annotation of its own, and its markers are
+    // render's; Tekton's layout is the other's.
+    let plain = example.starts_with("plain/");
+    let (annotation, marker) = if plain {
+        ("example.com/ready", ("baton-run-0", "post"))
+    } else {
+        ("tekton.dev/ready", ("tekton-internal-run-0", "out"))
+    };
+    let mut pod = Pod::from_example(example).start();
     pod.wait_watching("step-build");
     pod.wait_watching("step-publish");
     let annotated = baton::timestamp::rfc3339_millis(std::time::SystemTime::now());
-    pod.set_annotation("tekton.dev/ready", "READY");
+    pod.set_annotation(annotation, "READY");
     let pod = pod.wait();
     expect_codes(&pod, &[("step-build", 0), ("step-publish", 0)]);
     let (build, publish) = (pod.container("step-build"), pod.container("step-publish"));
@@ -198,15 +254,22 @@ fn tekton_style_steps_wait_for_the_ready_annotation() {
     );
     assert_eq!(publish.lines(), ["publish: artifact-1"], "{}", pod.dump());
     assert!(
-        pod.written_at("tekton-internal-run-0", "out") <= started(publish),
+        pod.written_at(marker.0, marker.1) <= started(publish),
         "{}",
         pod.dump()
     );
     // Run as /tekton/bin/entrypoint, baton is in Tekton's mode: as Tekton's
     // entrypoint, no ExitCode entry (the controller would read "Continued")
     // and no reason for a step that simply ran (it reads "Completed").
+    // Rendered, it is in its own mode, which records the exit code.
+    let exit_code = plain.then(|| "0".to_owned());
     for step in [build, publish] {
-        assert_eq!(step.termination_value("ExitCode"), None, "{}", pod.dump());
+        assert_eq!(
+            step.termination_value("ExitCode"),
+            exit_code,
+            "{}",
+            pod.dump()
+        );
         assert_eq!(step.termination_value("Reason"), None, "{}", pod.dump());
         assert!(
             step.termination_value("StartedAt").is_some(),
@@ -216,11 +279,9 @@ fn tekton_style_steps_wait_for_the_ready_annotation() {
     }
 }
 
-#[test]
-#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
-fn deleting_a_waiting_pod_ends_every_container_at_once() {
+fn deleting_a_waiting_pod_ends_every_container_at_once(example: &str) {
     require_pods();
-    let pod = Pod::from_example("tekton-style.yaml").start();
+    let pod = Pod::from_example(example).start();
     pod.wait_watching("step-build");
     pod.wait_watching("step-publish");
     let pod = pod.delete();
@@ -251,10 +312,8 @@ fn deleting_a_waiting_pod_ends_every_container_at_once() {
     }
 }
 
-#[test]
-#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
-fn cronjob_pod_template_runs_its_two_steps() {
-    let pod = run("cronjob.yaml");
+fn cronjob_pod_template_runs_its_two_steps(example: &str) {
+    let pod = run(example);
     expect_codes(&pod, &[("backup", 0), ("verify", 0)]);
     assert_eq!(
         pod.container("verify").lines(),
@@ -263,7 +322,7 @@ fn cronjob_pod_template_runs_its_two_steps() {
         pod.dump()
     );
     assert!(
-        pod.written_at("markers", "backup") <= started(pod.container("verify")),
+        pod.written_at("baton-run-0", "post") <= started(pod.container("verify")),
         "{}",
         pod.dump()
     );
@@ -435,11 +494,9 @@ fn matching_rule(policy: &serde_json::Value, pod: &PodResult) -> Option<String> 
     })
 }
 
-#[test]
-#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
-fn a_pod_failure_policy_tells_the_failed_step_from_the_skipped_one() {
+fn a_pod_failure_policy_tells_the_failed_step_from_the_skipped_one(example: &str) {
     require_pods();
-    let pod = Pod::from_example("pod-failure-policy.yaml").start().wait();
+    let pod = Pod::from_example(example).start().wait();
     expect_codes(&pod, &[("step-1", 0), ("step-2", 42), ("step-3", 3)]);
     assert_eq!(
         pod.container("step-3")
@@ -448,7 +505,9 @@ fn a_pod_failure_policy_tells_the_failed_step_from_the_skipped_one() {
         Some("Skipped")
     );
     let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pod-failure-policy.yaml"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(example),
     )
     .unwrap();
     let job: serde_json::Value = serde_yaml::from_str(&text).unwrap();
@@ -467,4 +526,29 @@ fn a_pod_failure_policy_tells_the_failed_step_from_the_skipped_one() {
         }
     }
     assert_eq!(matching_rule(policy, &skipped_only), None);
+}
+
+/// Least privilege, as render wires a pod: a step cannot forge or remove
+/// another step's markers, nor replace the binary the others run, and can
+/// write its own directory.
+#[test]
+#[ignore = "needs root, runc and busybox-static: scripts/test runs it where it can"]
+fn a_rendered_step_cannot_forge_another_s_marker_or_replace_the_binary() {
+    let pod = run("tests/pods/plain-least-privilege.yaml");
+    let intruder = pod.container("intruder");
+    assert_eq!(
+        intruder.lines(),
+        [
+            "refused: echo forged > /baton-run/first/post.err",
+            "refused: rm -f /baton-run/first/post",
+            "refused: echo forged > /baton-run/last/post",
+            "refused: cp /bin/busybox /baton-bin/baton",
+            "allowed: echo mine > /baton-run/intruder/note",
+        ],
+        "{}",
+        pod.dump()
+    );
+    expect_codes(&pod, &[("first", 0), ("intruder", 0), ("last", 0)]);
+    assert!(!pod.exists("baton-run-0", "post.err"), "{}", pod.dump());
+    assert_eq!(pod.read("baton-run-1", "note"), "mine\n");
 }
