@@ -24,7 +24,10 @@ fn yaml_files(dir: &Path) -> Vec<String> {
         .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
         .filter_map(|e| {
             let name = e.ok()?.file_name().into_string().ok()?;
-            name.ends_with(".yaml").then_some(name)
+            Path::new(&name)
+                .extension()
+                .is_some_and(|e| e == "yaml")
+                .then_some(name)
         })
         .collect();
     names.sort();
