@@ -6,9 +6,10 @@
 //! semantics that differs from the kubelet where baton relies on it:
 //!
 //! - it plays Pods and Deployments, not Jobs or `CronJobs`: a workload's pod
-//!   template becomes a Pod named after the workload (`restartPolicy` kept;
-//!   what only the controller reads, such as `backoffLimit`, is named in a
-//!   note; an Indexed Job's pod is index 0, `JOB_COMPLETION_INDEX=0`);
+//!   template becomes a Pod named after the workload, a Deployment's too
+//!   (podman's replicas would share their volumes); `restartPolicy` is kept,
+//!   what only the controller reads (`backoffLimit`, …) is named in a note,
+//!   and an Indexed Job's pod is index 0 (`JOB_COMPLETION_INDEX=0`);
 //! - an `emptyDir` becomes a volume named after the pod's volume, shared by
 //!   every pod that names one the same and outliving a pod left behind, so
 //!   that stale markers would skip steps: each is renamed `<pod>-<volume>`
@@ -160,8 +161,12 @@ fn to_pod(
         .get("spec")
         .cloned()
         .ok_or_else(|| format!("it has no {}.spec", path.join(".")))?;
-    let mut note =
-        format!("for podman: the {kind}'s pod template as Pod/{name} (podman plays no {kind}s)");
+    let why = if kind == "Deployment" {
+        "one pod: podman's replicas would share their volumes".to_owned()
+    } else {
+        format!("podman plays no {kind}s")
+    };
+    let mut note = format!("for podman: the {kind}'s pod template as Pod/{name} ({why})");
     if !dropped.is_empty() {
         note.push_str("; not carried over: ");
         note.push_str(&dropped.join(", "));
