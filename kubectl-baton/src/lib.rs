@@ -15,6 +15,7 @@ pub mod objects;
 pub mod order;
 pub mod output;
 pub mod pod;
+pub mod podman;
 pub mod probe;
 pub mod status;
 pub mod value;
@@ -35,6 +36,8 @@ pub struct Options {
     /// `--command IMAGE=JSON_ARRAY`: the command of containers of that image
     /// that have none (the last one given for an image counts).
     pub commands: Vec<(String, Vec<String>)>,
+    /// `--for`: a cluster, or `podman kube play` (the `podman` module).
+    pub target: podman::Target,
 }
 
 impl Default for Options {
@@ -42,6 +45,7 @@ impl Default for Options {
         Self {
             image: DEFAULT_IMAGE.to_owned(),
             commands: Vec::new(),
+            target: podman::Target::default(),
         }
     }
 }
@@ -116,8 +120,20 @@ fn one(
     report: &mut Vec<String>,
     errors: &mut Vec<String>,
 ) {
+    podman::unconvert(object);
     let name = objects::describe(object);
-    match objects::render(object, options) {
+    let rendered = objects::render(object, options);
+    let rendered = match (rendered, options.target) {
+        (Ok(outcome), podman::Target::Podman) => {
+            podman::convert(object).map(|notes| (outcome, notes))
+        }
+        (rendered, _) => rendered.map(|outcome| (outcome, Vec::new())),
+    };
+    let (rendered, podman_notes) = match rendered {
+        Ok((outcome, notes)) => (Ok(outcome), notes),
+        Err(why) => (Err(why), Vec::new()),
+    };
+    match rendered {
         Ok(Outcome::Wired {
             again,
             steps,
@@ -144,4 +160,9 @@ fn one(
         }
         Err(why) => errors.push(format!("{place}: {name}: error: {why}")),
     }
+    report.extend(
+        podman_notes
+            .iter()
+            .map(|n| format!("{place}: {name}: note: {n}")),
+    );
 }

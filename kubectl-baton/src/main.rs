@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use kubectl_baton::output::Format;
+use kubectl_baton::podman::Target;
 use kubectl_baton::{input, output, Options, DEFAULT_IMAGE};
 
 /// Wires plain Pods, Jobs, CronJobs and workloads for baton, offline.
@@ -70,6 +71,12 @@ struct Render {
     /// The output format: multi-document YAML, or a stream of JSON objects
     #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
     output: Format,
+
+    /// What the output is for: a cluster, or `podman kube play` (each
+    /// workload as a Pod, emptyDirs named after it, no termination message;
+    /// docs/podman.md). Applies to pods wired by hand too
+    #[arg(long = "for", value_enum, default_value = "kubernetes")]
+    target: Target,
 }
 
 fn main() -> ExitCode {
@@ -95,6 +102,7 @@ fn render(args: &Render) -> Result<(), Vec<String>> {
     let options = Options {
         image: args.image.clone(),
         commands: args.commands.clone(),
+        target: args.target,
     };
     let files = input::expand(&args.files).map_err(|e| vec![e.0])?;
     let mut documents = Vec::new();

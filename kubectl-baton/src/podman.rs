@@ -1,0 +1,485 @@
+//! `render --for podman`: makes a wired pod one that `podman kube play` runs
+//! as the kubelet would, for local runs and CI without a cluster
+//! (docs/podman.md).
+//!
+//! It exists because podman is an independent implementation of pod
+//! semantics that differs from the kubelet where baton relies on it:
+//!
+//! - it plays Pods and Deployments, not Jobs or `CronJobs`: a workload's pod
+//!   template becomes a Pod named after the workload, a Deployment's too
+//!   (podman's replicas would share their volumes); `restartPolicy` is kept,
+//!   what only the controller reads (`backoffLimit`, …) is named in a note,
+//!   and an Indexed Job's pod is index 0 (`JOB_COMPLETION_INDEX=0`);
+//! - an `emptyDir` becomes a volume named after the pod's volume, shared by
+//!   every pod that names one the same and outliving a pod left behind, so
+//!   that stale markers would skip steps: each is renamed `<pod>-<volume>`
+//!   (the same name for the same input: no random part);
+//! - it has no downward API (a pod with a `downwardAPI` volume is refused):
+//!   such a volume becomes an empty `emptyDir`, and a note says so;
+//! - it has no `fsGroup` (dropped, with a note) and reads no termination
+//!   message: `terminationMessagePath` and baton's `--termination-path`
+//!   (every spelling) are dropped, since a non-root step could not create
+//!   `/dev/termination-log`; baton's verdict is in each container's log.
+//!
+//! The conversion is apart from the wiring: it applies to pods render wires
+//! and to pods wired by hand (examples/), which render passes through. The
+//! pod it makes carries `baton.dev/for: podman`, by which [`unconvert`]
+//! gives the volumes their names back before a second render, so that
+//! rendering the output again gives the same bytes.
+
+use crate::value::{Map, Value};
+
+/// The annotation on a pod converted for podman.
+pub const FOR: &str = "baton.dev/for";
+
+/// What render's output is for (`--for`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// A cluster: the objects as they are, wired.
+    #[default]
+    Kubernetes,
+    /// `podman kube play`: a Pod, its volumes per pod (docs/podman.md).
+    Podman,
+}
+
+/// The path from a workload to its pod template, for the kinds whose pod
+/// becomes a Pod (`None` for a Pod itself and for every other kind).
+fn template_path(api_version: &str, kind: &str) -> Option<&'static [&'static str]> {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    match (group, kind) {
+        ("batch", "Job") | ("apps", "Deployment" | "StatefulSet" | "DaemonSet") => {
+            Some(&["spec", "template"])
+        }
+        ("batch", "CronJob") => Some(&["spec", "jobTemplate", "spec", "template"]),
+        _ => None,
+    }
+}
+
+fn is_pod(object: &Value) -> bool {
+    object.str_at("kind") == Some("Pod")
+        && object
+            .str_at("apiVersion")
+            .is_some_and(|v| !v.contains('/'))
+}
+
+/// Converts one object (not a list) for podman; gives the notes for the
+/// report. Kinds that hold no pod are left as they are.
+pub fn convert(object: &mut Value) -> Result<Vec<String>, String> {
+    let mut notes = Vec::new();
+    let (Some(api_version), Some(kind)) = (object.str_at("apiVersion"), object.str_at("kind"))
+    else {
+        return Ok(notes);
+    };
+    if let Some(path) = template_path(api_version, kind) {
+        let kind = kind.to_owned();
+        *object = to_pod(object, &kind, path, &mut notes)?;
+    } else if !is_pod(object) {
+        return Ok(notes);
+    }
+    let pod = object.as_map_mut().expect("a Pod is a mapping");
+    let name = pod
+        .get("metadata")
+        .and_then(|m| m.str_at("name"))
+        .filter(|n| !n.is_empty())
+        .ok_or(
+            "for podman: it has no metadata.name, which podman names the pod and its volumes after",
+        )?
+        .to_owned();
+    let spec = pod
+        .get_mut("spec")
+        .and_then(Value::as_map_mut)
+        .ok_or("it has no pod spec")?;
+    fs_group(spec, &mut notes);
+    volumes(spec, &name, &mut notes);
+    termination(spec, &mut notes);
+    let metadata = pod
+        .get_mut("metadata")
+        .and_then(Value::as_map_mut)
+        .expect("it has a name");
+    if metadata
+        .get("annotations")
+        .is_none_or(Value::is_empty_collection)
+    {
+        metadata.remove("annotations");
+        metadata.insert("annotations", Value::Map(Map::new()));
+    }
+    metadata
+        .get_mut("annotations")
+        .and_then(Value::as_map_mut)
+        .ok_or("its metadata.annotations is not a mapping")?
+        .insert(FOR, Value::string("podman"));
+    Ok(notes)
+}
+
+/// The Pod a workload's pod template makes.
+fn to_pod(
+    object: &Value,
+    kind: &str,
+    path: &[&str],
+    notes: &mut Vec<String>,
+) -> Result<Value, String> {
+    let name = object
+        .get("metadata")
+        .and_then(|m| m.str_at("name"))
+        .filter(|n| !n.is_empty())
+        .ok_or(
+            "for podman: it has no metadata.name, which podman names the pod and its volumes after",
+        )?;
+    let mut template = object;
+    let mut dropped = Vec::new();
+    for (i, key) in path.iter().enumerate() {
+        let holder = template
+            .as_map()
+            .ok_or_else(|| format!("its {} is not a mapping", path[..i].join(".")))?;
+        if *key == "template" || *key == "jobTemplate" {
+            // What only the controller reads: spec's other fields.
+            dropped.extend(holder.keys().filter(|k| k != key).map(str::to_owned));
+        }
+        template = holder
+            .get(key)
+            .ok_or_else(|| format!("it has no {}", path[..=i].join(".")))?;
+    }
+    let template = template
+        .as_map()
+        .ok_or_else(|| format!("its {} is not a mapping", path.join(".")))?;
+    let mut metadata = Map::new();
+    metadata.insert("name", Value::string(name));
+    if let Some(namespace) = object.get("metadata").and_then(|m| m.get("namespace")) {
+        metadata.insert("namespace", namespace.clone());
+    }
+    for (k, v) in template
+        .get("metadata")
+        .and_then(Value::as_map)
+        .into_iter()
+        .flat_map(Map::iter)
+    {
+        if k != "name" && k != "namespace" && k != "generateName" {
+            metadata.insert(k, v.clone());
+        }
+    }
+    let mut spec = template
+        .get("spec")
+        .cloned()
+        .ok_or_else(|| format!("it has no {}.spec", path.join(".")))?;
+    let why = if kind == "Deployment" {
+        "one pod: podman's replicas would share their volumes".to_owned()
+    } else {
+        format!("podman plays no {kind}s")
+    };
+    let mut note = format!("for podman: the {kind}'s pod template as Pod/{name} ({why})");
+    if !dropped.is_empty() {
+        note.push_str("; not carried over: ");
+        note.push_str(&dropped.join(", "));
+    }
+    notes.push(note);
+    let job_spec = match path.len() {
+        2 if kind == "Job" => object.get("spec"),
+        4 => object
+            .get("spec")
+            .and_then(|s| s.get("jobTemplate"))
+            .and_then(|j| j.get("spec")),
+        _ => None,
+    };
+    if job_spec.and_then(|s| s.str_at("completionMode")) == Some("Indexed") {
+        if let Some(spec) = spec.as_map_mut() {
+            completion_index(spec);
+        }
+        notes.push(
+            "for podman: an Indexed Job: this one pod is index 0 (JOB_COMPLETION_INDEX=0 in its containers)"
+                .to_owned(),
+        );
+    }
+    Ok(Value::map([
+        ("apiVersion", Value::string("v1")),
+        ("kind", Value::string("Pod")),
+        ("metadata", Value::Map(metadata)),
+        ("spec", spec),
+    ]))
+}
+
+/// Every container and initContainer of the pod spec.
+fn all_containers(spec: &mut Map) -> impl Iterator<Item = &mut Map> {
+    let mut all = Vec::new();
+    for (key, value) in spec.iter_mut() {
+        if key == "initContainers" || key == "containers" || key == "ephemeralContainers" {
+            if let Some(seq) = value.as_seq_mut() {
+                all.extend(seq.iter_mut().filter_map(Value::as_map_mut));
+            }
+        }
+    }
+    all.into_iter()
+}
+
+/// `JOB_COMPLETION_INDEX=0` in every container that does not set it, but
+/// render's installer (which needs none, and is made anew by a second
+/// render); a new `env` goes before `volumeMounts`, where it stays when a
+/// second render strips and adds render's mounts again.
+fn completion_index(spec: &mut Map) {
+    for container in all_containers(spec) {
+        if container.get("name").and_then(Value::as_str) == Some(crate::pod::INSTALLER) {
+            continue;
+        }
+        if container.get("env").and_then(Value::as_seq).is_none() {
+            let at = container
+                .position("volumeMounts")
+                .unwrap_or(container.len());
+            container.insert_at(at, "env", Value::Seq(Vec::new()));
+        }
+        let env = container
+            .get_mut("env")
+            .and_then(Value::as_seq_mut)
+            .expect("just made");
+        if !env
+            .iter()
+            .any(|e| e.str_at("name") == Some("JOB_COMPLETION_INDEX"))
+        {
+            env.push(Value::map([
+                ("name", Value::string("JOB_COMPLETION_INDEX")),
+                ("value", Value::string("0")),
+            ]));
+        }
+    }
+}
+
+/// Drops the pod's `fsGroup` (podman has none), with a note.
+fn fs_group(spec: &mut Map, notes: &mut Vec<String>) {
+    let Some(context) = spec.get_mut("securityContext").and_then(Value::as_map_mut) else {
+        return;
+    };
+    let mut gone = Vec::new();
+    for key in ["fsGroup", "fsGroupChangePolicy"] {
+        if let Some(value) = context.remove(key) {
+            let shown = match value {
+                Value::Int(i) => i.to_string(),
+                Value::String(s) => s,
+                other => format!("{other:?}"),
+            };
+            gone.push(format!("{key} {shown}"));
+        }
+    }
+    if context.is_empty() {
+        spec.remove("securityContext");
+    }
+    if !gone.is_empty() {
+        notes.push(format!(
+            "for podman: securityContext.{} dropped (podman has no fsGroup): a new volume belongs to the user of the first container that mounts it (initContainers first), mode 0755",
+            gone.join(", ")
+        ));
+    }
+}
+
+/// Each `emptyDir` renamed `<pod>-<name>`; a `downwardAPI` or `projected`
+/// volume becomes one (empty), with a note.
+fn volumes(spec: &mut Map, pod: &str, notes: &mut Vec<String>) {
+    let mut renamed = Vec::new();
+    if let Some(volumes) = spec.get_mut("volumes").and_then(Value::as_seq_mut) {
+        for volume in volumes.iter_mut().filter_map(Value::as_map_mut) {
+            let Some(name) = volume
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            for source in ["downwardAPI", "projected"] {
+                if volume.remove(source).is_some() {
+                    volume.insert("emptyDir", Value::Map(Map::new()));
+                    notes.push(format!(
+                        "for podman: volume {name:?} ({source}) is an empty emptyDir: podman has no {source} volumes, so its files are missing"
+                    ));
+                }
+            }
+            if volume.get("emptyDir").is_some() {
+                let new = format!("{pod}-{name}");
+                volume.insert("name", Value::string(&new));
+                renamed.push((name, new));
+            }
+        }
+    }
+    if renamed.is_empty() {
+        return;
+    }
+    for container in all_containers(spec) {
+        for mount in container
+            .get_mut("volumeMounts")
+            .and_then(Value::as_seq_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_map_mut)
+        {
+            let old = mount.get("name").and_then(Value::as_str);
+            if let Some((_, new)) = renamed.iter().find(|(o, _)| Some(o.as_str()) == old) {
+                mount.insert("name", Value::string(new));
+            }
+        }
+    }
+    notes.push(format!(
+        "for podman: emptyDir volumes named after the pod, so that no other pod shares them: {}",
+        renamed
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+}
+
+/// Whether `word` runs baton (or Tekton's entrypoint, which baton stands for).
+fn runs_baton(word: &str) -> bool {
+    let base = word.rsplit('/').next().unwrap_or(word);
+    base == "baton" || base == "entrypoint"
+}
+
+/// Whether `word` is baton's termination path option, and if so whether its
+/// value is in the same word (`=`).
+fn termination_option(word: &str) -> Option<bool> {
+    let name = word.strip_prefix("--").or_else(|| word.strip_prefix('-'))?;
+    let (name, inline) = match name.split_once('=') {
+        Some((n, _)) => (n, true),
+        None => (name, false),
+    };
+    (name == "termination-path" || name == "termination_path").then_some(inline)
+}
+
+/// Drops the termination message: `terminationMessagePath`, and baton's
+/// `--termination-path` in the words before `--` of a container that runs
+/// baton (in `command`, then `args`).
+fn termination(spec: &mut Map, notes: &mut Vec<String>) {
+    let mut dropped = false;
+    for container in all_containers(spec) {
+        dropped |= container.remove("terminationMessagePath").is_some();
+        let baton = container
+            .get("command")
+            .and_then(Value::as_seq)
+            .and_then(|c| c.first())
+            .and_then(Value::as_str)
+            .is_some_and(runs_baton);
+        if !baton {
+            continue;
+        }
+        let mut ended = false;
+        for key in ["command", "args"] {
+            let Some(words) = container.get_mut(key).and_then(Value::as_seq_mut) else {
+                continue;
+            };
+            let mut kept = Vec::with_capacity(words.len());
+            let mut skip_value = false;
+            for word in words.drain(..) {
+                if ended {
+                    kept.push(word);
+                    continue;
+                }
+                if skip_value {
+                    skip_value = false;
+                    dropped = true;
+                    continue;
+                }
+                match word.as_str() {
+                    Some("--") => {
+                        ended = true;
+                        kept.push(word);
+                    }
+                    Some(w) => match termination_option(w) {
+                        Some(inline) => {
+                            skip_value = !inline;
+                            dropped = true;
+                        }
+                        None => kept.push(word),
+                    },
+                    None => kept.push(word),
+                }
+            }
+            *words = kept;
+        }
+    }
+    if dropped {
+        notes.push(
+            "for podman: termination messages dropped (terminationMessagePath, --termination-path): podman reads none, and baton's verdict is in each container's log"
+                .to_owned(),
+        );
+    }
+}
+
+/// Takes the volume names [`convert`] gave back to what they were, in a pod
+/// that carries `baton.dev/for: podman`, so that render can find its own
+/// wiring; the rest of the conversion is stable as it is.
+pub fn unconvert(object: &mut Value) {
+    if !is_pod(object) {
+        return;
+    }
+    let Some(pod) = object.as_map_mut() else {
+        return;
+    };
+    let Some(metadata) = pod.get_mut("metadata").and_then(Value::as_map_mut) else {
+        return;
+    };
+    let Some(annotations) = metadata.get_mut("annotations").and_then(Value::as_map_mut) else {
+        return;
+    };
+    if annotations.get(FOR).and_then(Value::as_str) != Some("podman") {
+        return;
+    }
+    annotations.remove(FOR);
+    if annotations.is_empty() {
+        metadata.remove("annotations");
+    }
+    let Some(name) = metadata.get("name").and_then(Value::as_str) else {
+        return;
+    };
+    let prefix = format!("{name}-");
+    let Some(spec) = pod.get_mut("spec").and_then(Value::as_map_mut) else {
+        return;
+    };
+    let mut renamed = Vec::new();
+    for volume in spec
+        .get_mut("volumes")
+        .and_then(Value::as_seq_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_map_mut)
+    {
+        if volume.get("emptyDir").is_none() {
+            continue;
+        }
+        let Some(old) = volume
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        if let Some(original) = old.strip_prefix(&prefix) {
+            let original = original.to_owned();
+            volume.insert("name", Value::string(&original));
+            renamed.push((old, original));
+        }
+    }
+    for container in all_containers(spec) {
+        for mount in container
+            .get_mut("volumeMounts")
+            .and_then(Value::as_seq_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_map_mut)
+        {
+            let current = mount.get("name").and_then(Value::as_str);
+            if let Some((_, original)) = renamed.iter().find(|(o, _)| Some(o.as_str()) == current) {
+                mount.insert("name", Value::string(original));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::termination_option;
+
+    #[test]
+    fn every_spelling_of_the_termination_path_is_found() {
+        assert_eq!(termination_option("--termination-path=/x"), Some(true));
+        assert_eq!(termination_option("--termination-path"), Some(false));
+        assert_eq!(termination_option("-termination_path"), Some(false));
+        assert_eq!(termination_option("-termination_path=/x"), Some(true));
+        assert_eq!(termination_option("--post-file=/x"), None);
+        assert_eq!(termination_option("termination-path"), None);
+    }
+}
