@@ -326,92 +326,103 @@ default_ulimits = [\"nofile=20000:20000\", \"nproc=16384:16384\"]
     #[ignore = "needs root and podman"]
     fn the_sequential_job_runs_in_order_as_uid_2000() {
         let _one = ready();
-        let pod = play("sequential-job");
-        let cs = pod.containers();
-        // The initContainer is gone: podman removes it once it is done.
-        assert_eq!(
-            codes(&cs),
-            [("step-1", 0), ("step-2", 0), ("step-3", 0)],
-            "{cs:#?}"
-        );
-        assert!(cs[0].log.contains("step 1 writing as 2000:2000"), "{cs:#?}");
-        assert!(
-            cs[1].log.contains("step 2 read: hello from step 1"),
-            "{cs:#?}"
-        );
-        assert_eq!(cs[2].log, "hello from step 1\nand from step 2\n", "{cs:#?}");
-        assert!(
-            cs[0].finished <= cs[1].finished && cs[1].finished <= cs[2].finished,
-            "finished out of order: {cs:#?}"
-        );
-        // No fsGroup: each volume belongs to the pod's user, who made it.
-        let markers = pod.volume("markers");
-        assert_eq!(uid(&markers), 2000);
-        for marker in ["1", "2", "3"] {
-            assert_eq!(uid(&markers.join(marker)), 2000, "marker {marker}");
+        // As wired by hand, and the plain twin as render wires it.
+        for example in ["sequential-job", "plain/sequential-job"] {
+            let pod = play(example);
+            let cs = pod.containers();
+            // The initContainer is gone: podman removes it once it is done.
+            assert_eq!(
+                codes(&cs),
+                [("step-1", 0), ("step-2", 0), ("step-3", 0)],
+                "{cs:#?}"
+            );
+            assert!(cs[0].log.contains("step 1 writing as 2000:2000"), "{cs:#?}");
+            assert!(
+                cs[1].log.contains("step 2 read: hello from step 1"),
+                "{cs:#?}"
+            );
+            assert_eq!(cs[2].log, "hello from step 1\nand from step 2\n", "{cs:#?}");
+            assert!(
+                cs[0].finished <= cs[1].finished && cs[1].finished <= cs[2].finished,
+                "finished out of order: {cs:#?}"
+            );
+            // No fsGroup: each volume belongs to the pod's user, who made it.
+            for i in 0..3 {
+                let run = pod.volume(&format!("baton-run-{i}"));
+                assert_eq!(uid(&run), 2000, "baton-run-{i}");
+                assert_eq!(uid(&run.join("post")), 2000, "baton-run-{i}/post");
+            }
+            assert_eq!(uid(&pod.volume("work").join("data")), 2000);
+            assert_eq!(uid(&pod.volume("baton-bin").join("baton")), 2000);
         }
-        assert_eq!(uid(&pod.volume("work").join("data")), 2000);
-        assert_eq!(uid(&pod.volume("baton-bin").join("baton")), 2000);
     }
 
     #[test]
     #[ignore = "needs root and podman"]
     fn after_a_failing_step_the_next_is_skipped() {
         let _one = ready();
-        let pod = play("failing-step");
-        let cs = pod.containers();
-        assert_eq!(
-            codes(&cs),
-            [("step-1", 0), ("step-2", 3), ("step-3", 1)],
-            "{cs:#?}"
-        );
-        assert!(
-            cs[2].log.contains("skipped: /markers/2.err exists"),
-            "{cs:#?}"
-        );
-        assert!(!cs[2].log.contains("must not run"), "{cs:#?}");
-        let markers = pod.volume("markers");
-        for marker in ["1", "2.err", "3.err"] {
-            assert!(markers.join(marker).exists(), "{marker}: {cs:#?}");
+        // As wired by hand, and the plain twin as render wires it.
+        for example in ["failing-step", "plain/failing-step"] {
+            let pod = play(example);
+            let cs = pod.containers();
+            assert_eq!(
+                codes(&cs),
+                [("step-1", 0), ("step-2", 3), ("step-3", 1)],
+                "{cs:#?}"
+            );
+            assert!(
+                cs[2]
+                    .log
+                    .contains("skipped: /baton-run/step-2/post.err exists"),
+                "{cs:#?}"
+            );
+            assert!(!cs[2].log.contains("must not run"), "{cs:#?}");
+            let marker = |i: usize, name: &str| pod.volume(&format!("baton-run-{i}")).join(name);
+            for (i, name) in [(0, "post"), (1, "post.err"), (2, "post.err")] {
+                assert!(marker(i, name).exists(), "baton-run-{i}/{name}: {cs:#?}");
+            }
+            assert!(!marker(1, "post").exists() && !marker(2, "post").exists());
         }
-        assert!(!markers.join("2").exists() && !markers.join("3").exists());
     }
 
     #[test]
     #[ignore = "needs root and podman"]
     fn the_sidecar_is_ready_first_and_stopped_once_the_app_is_done() {
         let _one = ready();
-        let pod = play("sidecar-ready");
-        let cs = pod.containers();
-        assert_eq!(codes(&cs), [("config-sidecar", 0), ("app", 0)], "{cs:#?}");
-        assert!(
-            cs[1]
-                .log
-                .contains("app: using greeting=hello from the sidecar"),
-            "{cs:#?}"
-        );
-        assert!(cs[0].log.contains("sidecar: stopping"), "{cs:#?}");
-        assert!(cs[1].finished <= cs[0].finished, "{cs:#?}");
-        let markers = pod.volume("markers");
-        assert!(markers.join("config.ready").exists());
-        assert!(
-            markers.join("config-sidecar").exists(),
-            "stopped: a success"
-        );
+        // As wired by hand, and the plain twin as render wires it.
+        for example in ["sidecar-ready", "plain/sidecar-ready"] {
+            let pod = play(example);
+            let cs = pod.containers();
+            assert_eq!(codes(&cs), [("config-sidecar", 0), ("app", 0)], "{cs:#?}");
+            assert!(
+                cs[1]
+                    .log
+                    .contains("app: using greeting=hello from the sidecar"),
+                "{cs:#?}"
+            );
+            assert!(cs[0].log.contains("sidecar: stopping"), "{cs:#?}");
+            assert!(cs[1].finished <= cs[0].finished, "{cs:#?}");
+            let sidecar = pod.volume("baton-run-0");
+            assert!(sidecar.join("ready").exists());
+            assert!(sidecar.join("post").exists(), "stopped: a success");
+        }
     }
 
     #[test]
     #[ignore = "needs root and podman"]
     fn the_failure_policy_job_gives_its_exit_codes() {
         let _one = ready();
-        let pod = play("pod-failure-policy");
-        let cs = pod.containers();
-        // step-3 skipped, with the code --exit-code-for Skipped=3 gives it.
-        assert_eq!(
-            codes(&cs),
-            [("step-1", 0), ("step-2", 42), ("step-3", 3)],
-            "{cs:#?}"
-        );
+        // As wired by hand, and the plain twin as render wires it.
+        for example in ["pod-failure-policy", "plain/pod-failure-policy"] {
+            let pod = play(example);
+            let cs = pod.containers();
+            // step-3 skipped, with the code --exit-code-for Skipped=3 gives it.
+            assert_eq!(
+                codes(&cs),
+                [("step-1", 0), ("step-2", 42), ("step-3", 3)],
+                "{cs:#?}"
+            );
+        }
     }
 
     #[test]
