@@ -31,7 +31,7 @@ const USAGE: &str = "baton [OPTIONS] [--entrypoint CMD] -- [COMMAND] [ARG...]";
 #[derive(Debug, Parser)]
 #[command(
     name = "baton",
-    version,
+    version = env!("BATON_VERSION"),
     about = "Makes the containers of one pod run in order.",
     long_about = "Makes the containers of one pod run in order.\n\n\
         Waits for the marker of the step before it, runs COMMAND as a child (forwarding \

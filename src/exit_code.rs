@@ -9,7 +9,7 @@ use nix::sys::signal::Signal;
 pub const CANCELLED: u8 = 123;
 /// The command timed out (`--timeout`), as in coreutils' `timeout`.
 pub const TIMEOUT: u8 = 124;
-/// baton itself failed (a marker or the termination message could not be written).
+/// baton itself failed (e.g. a marker could not be written).
 pub const INTERNAL: u8 = 125;
 /// The command exists but cannot be executed.
 pub const CANNOT_EXECUTE: u8 = 126;

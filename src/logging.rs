@@ -33,6 +33,11 @@ pub const DEFAULT_LEVEL: LevelFilter = LevelFilter::ERROR;
 /// The default in Tekton's mode: warnings too, such as the breakpoints' instructions.
 pub const TEKTON_DEFAULT_LEVEL: LevelFilter = LevelFilter::WARN;
 
+/// The target of the one warning shown at the default level too: the
+/// termination message could not be written (the step goes on as its command
+/// ended, so only this line says the message is lost).
+pub const UNWRITTEN: &str = "baton::termination_message";
+
 /// How diagnostics are written (`--log-format`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -63,12 +68,17 @@ pub fn parse_filter(text: &str) -> Result<Targets, String> {
 /// everything off none is installed (nothing to pay for).
 pub fn init(filter: Option<Targets>, format: Format, default: LevelFilter) {
     let mut bad_env = None;
+    let default = || {
+        Targets::new()
+            .with_default(default)
+            .with_target(UNWRITTEN, default.max(LevelFilter::WARN))
+    };
     let filter = filter.unwrap_or_else(|| match std::env::var("BATON_LOG") {
         Ok(text) => parse_filter(&text).unwrap_or_else(|why| {
             bad_env = Some(format!("ignoring BATON_LOG={text:?}: {why}"));
-            Targets::new().with_default(default)
+            default()
         }),
-        Err(_) => Targets::new().with_default(default),
+        Err(_) => default(),
     });
     let max = filter
         .iter()

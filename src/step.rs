@@ -520,10 +520,9 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
             }
         }
     }
+    let mut unwritten = None;
     if let Some(path) = &step.marking.termination_path {
-        if let Err(err) = write_termination(step, path, report) {
-            first_error = Some(err);
-        }
+        unwritten = message_unwritten(step, write_termination(step, path, report));
     }
     if let Some(dir) = &step.marking.step_metadata_dir {
         let code = report.command_code.unwrap_or(report.code);
@@ -554,7 +553,33 @@ fn finish(step: &Step, report: &mut Report) -> Result<()> {
             first_error.get_or_insert(err);
         }
     }
-    first_error.map_or(Ok(()), Err)
+    first_error.or(unwritten).map_or(Ok(()), Err)
+}
+
+/// A termination message that could not be written (a runtime that ignores
+/// `terminationMessagePath`, as podman does, leaves `/dev/termination-log`
+/// for a non-root user to create, and it cannot): the verdict, marker and
+/// exit code stay the command's. In baton's mode that is one warning line,
+/// shown at the default level; in Tekton's mode, whose controller reads the
+/// step's results from the message, the step exits 1 once its marker is
+/// written, as Tekton's entrypoint does (`log.Fatalf` in `Go`'s deferred
+/// write). See docs/reliability.md.
+fn message_unwritten(step: &Step, written: Result<()>) -> Option<anyhow::Error> {
+    let err = written.err()?;
+    if step.tekton_mode() {
+        return Some(
+            Failure {
+                code: tekton::MESSAGE_EXIT,
+                message: format!("{err:#}"),
+            }
+            .into(),
+        );
+    }
+    tracing::warn!(
+        target: crate::logging::UNWRITTEN,
+        "no termination message (exit code and marker unaffected): {err:#}"
+    );
+    None
 }
 
 fn write_termination(step: &Step, path: &Path, report: &mut Report) -> Result<()> {
@@ -692,7 +717,10 @@ async fn execute_with_breakpoints(step: &Step, cx: &mut Listeners) -> Result<Rep
         // As Tekton's entrypoint: the termination message now; the verdict
         // is the debug script's, the exit code the one it leaves.
         if let Some(path) = &step.marking.termination_path {
-            write_termination(step, path, &mut report)?;
+            let written = write_termination(step, path, &mut report);
+            if let Some(err) = message_unwritten(step, written) {
+                return Err(err);
+            }
         }
         match breakpoint::on_failure(step, post, cx).await? {
             Ok(code) => {

@@ -24,6 +24,9 @@ pub const TIMEOUT_EXIT: u8 = 1;
 /// The exit code of a cancelled step, in Tekton's mode: its entrypoint exits
 /// with the number of SIGKILL.
 pub const CANCELLED_EXIT: u8 = 9;
+/// The exit code of a step whose termination message could not be written,
+/// in Tekton's mode: its entrypoint's `log.Fatalf`.
+pub const MESSAGE_EXIT: u8 = 1;
 
 /// What Tekton's entrypoint writes to `STEP_METADATA_DIR/exitCode`, if
 /// anything (`pkg/entrypoint/entrypointer.go`): `0` for a success (and a

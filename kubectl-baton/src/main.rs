@@ -15,7 +15,7 @@ use kubectl_baton::{input, output, Options, DEFAULT_IMAGE};
 
 /// Wires plain Pods, Jobs, CronJobs and workloads for baton, offline.
 #[derive(Debug, Parser)]
-#[command(name = "kubectl-baton", version, about, max_term_width = 100)]
+#[command(name = "kubectl-baton", version = env!("BATON_VERSION"), about, max_term_width = 100)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -255,3 +255,17 @@ fn no_control_character_reaches_a_log_line_raw() {
         assert!(out.stderr.contains("command not found"), "{}", out.stderr);
     }
 }
+
+#[path = "../../build-support/version_check.rs"]
+mod version_check;
+
+/// `--version` (and `-V`): `baton 0.1.0 (COMMIT DATE)`, the commit git's
+/// HEAD at build time (build.rs).
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    version_check::check(
+        std::path::Path::new(crate::harness::BATON),
+        "baton",
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+    );
+}

@@ -88,6 +88,164 @@ fn an_oversized_message_is_cut_to_4096_bytes_keeping_batons_entries() {
     assert_eq!(keys, ["a", "StartedAt", "ExitCode"]);
 }
 
+/// The lines of `stderr` that say the termination message was not written.
+fn unwritten_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("termination message"))
+        .collect()
+}
+
+/// A termination path that cannot be written (here under a regular file)
+/// costs the step nothing but one warning line, shown at the default level,
+/// that names the path and the OS error: the exit code and the marker are
+/// the command's, under both supervisors.
+#[test]
+fn an_unwritable_termination_path_is_one_warning_and_the_verdict_is_the_commands() {
+    for supervisor in crate::harness::SUPERVISORS {
+        for (code, marker) in [(0, "out"), (3, "out.err")] {
+            let sb = Sandbox::new();
+            std::fs::write(sb.path("file"), "").unwrap();
+            let script = format!("touch ran; exit {code}");
+            let out = sb.run(crate::harness::under(
+                supervisor,
+                &[
+                    "--termination-path",
+                    "file/term",
+                    "--post-file",
+                    "out",
+                    "--",
+                    "sh",
+                    "-c",
+                    &script,
+                ],
+            ));
+            out.expect_code(code);
+            assert!(sb.exists("ran"));
+            assert_eq!(sb.read(marker), format!("{code}\n"), "{}", out.stderr);
+            let lines: Vec<&str> = out.stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "one line: {}", out.stderr);
+            assert!(
+                lines[0].contains(" WARN ")
+                    && lines[0].contains("file/term")
+                    && lines[0].ends_with("Not a directory (os error 20)"),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+/// As podman runs a pod (it ignores `terminationMessagePath`): a non-root
+/// baton cannot create its termination log under `/dev`. The step runs and
+/// succeeds all the same, with one warning naming the path, Permission
+/// denied. Run as root, the step drops to uid and gid 65534 first.
+#[test]
+fn a_non_root_step_that_cannot_create_its_termination_log_still_succeeds() {
+    use std::os::unix::process::CommandExt as _;
+    let sb = Sandbox::new();
+    let log = format!("/dev/baton-termination-log-{}", std::process::id());
+    assert!(!std::path::Path::new(&log).exists(), "{log} exists");
+    let mut command = sb.baton([
+        "--termination-path",
+        &log,
+        "--post-file",
+        "run/1",
+        "--",
+        "sh",
+        "-c",
+        "id -u > uid",
+    ]);
+    if crate::harness::is_root() {
+        let nobody = nix::unistd::Uid::from_raw(65534);
+        let nogroup = nix::unistd::Gid::from_raw(65534);
+        nix::unistd::chown(sb.root(), Some(nobody), Some(nogroup)).unwrap();
+        // SAFETY: between fork and exec only setgroups, setgid and setuid,
+        // system calls that are async-signal-safe.
+        unsafe {
+            command.pre_exec(move || {
+                nix::unistd::setgroups(&[])?;
+                nix::unistd::setgid(nogroup)?;
+                nix::unistd::setuid(nobody)?;
+                Ok(())
+            });
+        }
+    }
+    let out = sb.start(command).finish();
+    out.expect_code(0);
+    assert_ne!(sb.read("uid").trim(), "0", "the step ran as root");
+    assert_eq!(sb.read("run/1"), "0\n");
+    assert!(!std::path::Path::new(&log).exists());
+    let lines = unwritten_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(
+        lines[0].contains(&format!("writing {log}: Permission denied (os error 13)")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+}
+
+/// The warning goes through baton's log like everything else it says: a
+/// level that leaves warnings out (`--log-level error`) leaves it out too,
+/// and `--log-format json` gives it as JSON.
+#[test]
+fn the_unwritten_message_warning_follows_the_log_settings() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("file"), "").unwrap();
+    let args = ["--termination-path", "file/term"];
+    let out = sb.run(args.iter().chain(&["--log-level", "error", "--", "true"]));
+    out.expect_code(0);
+    assert_eq!(out.stderr, "", "--log-level error");
+    let out = sb.run(args.iter().chain(&["--log-format", "json", "--", "true"]));
+    out.expect_code(0);
+    let line: serde_json::Value =
+        serde_json::from_str(out.stderr.trim()).unwrap_or_else(|e| panic!("{e}: {}", out.stderr));
+    assert_eq!(line["level"], "WARN", "{line}");
+    let message = line["fields"]["message"].as_str().unwrap();
+    assert!(message.contains("file/term"), "{line}");
+}
+
+/// In Tekton's mode baton does what Tekton's entrypoint does when its
+/// deferred write of the message fails (`log.Fatalf`): the marker and the
+/// `exitCode` file are the command's, written first, and the step exits 1
+/// with one error line naming the path.
+#[test]
+fn in_tekton_mode_an_unwritable_termination_path_exits_1_after_the_marker() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("file"), "").unwrap();
+    let out = sb.run([
+        "--mode",
+        "tekton",
+        "-termination_path",
+        "file/term",
+        "-post_file",
+        "out",
+        "-step_metadata_dir",
+        "meta",
+        "--",
+        "true",
+    ]);
+    out.expect_code(1);
+    assert_eq!(sb.read("out"), "", "Tekton's success marker, empty");
+    assert!(!sb.exists("out.err"));
+    assert_eq!(sb.read("meta/exitCode"), "0");
+    let lines = unwritten_lines(&out.stderr);
+    assert!(
+        lines.is_empty(),
+        "no warning besides the error: {}",
+        out.stderr
+    );
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(
+        lines[0].contains(" ERROR ")
+            && lines[0].ends_with("reading file/term: Not a directory (os error 20)"),
+        "{}",
+        out.stderr
+    );
+}
+
 /// The compressed termination message: only in a build with the `tekton`
 /// feature (without it the message is written as JSON).
 #[cfg(feature = "tekton")]

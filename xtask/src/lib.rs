@@ -52,11 +52,18 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// baton's command line, with the package's version alone: what `--version`
+/// prints holds the commit too (build.rs), and a page written at one commit
+/// must not be stale at the next.
+fn baton_command() -> Command {
+    baton::cli::Cli::command().version(env!("CARGO_PKG_VERSION"))
+}
+
 /// Renders every generated file in memory: the man pages first (baton's,
 /// then one per subcommand), then the completions.
 pub fn render() -> Vec<File> {
     let mut files = Vec::new();
-    let mut command = baton::cli::Cli::command();
+    let mut command = baton_command();
     // Gives the subcommands their display names (`baton-install`), which
     // clap_mangen takes for their pages' titles and file names.
     command.build();
@@ -69,7 +76,7 @@ pub fn render() -> Vec<File> {
     );
     man_pages(&command, &source, &mut files);
     for shell in SHELLS {
-        let mut command = baton::cli::Cli::command();
+        let mut command = baton_command();
         let name = command.get_name().to_owned();
         let mut contents = Vec::new();
         clap_complete::generate(shell, &mut command, &name, &mut contents);
