@@ -228,7 +228,7 @@ default_ulimits = [\"nofile=20000:20000\", \"nproc=16384:16384\"]
             volumes.iter().all(|v| v.starts_with(&format!("{name}-"))),
             "{example}: every emptyDir named after the pod: {volumes:?}"
         );
-        let path = dir().join(format!("test-{example}.yaml"));
+        let path = dir().join(format!("test-{}.yaml", example.replace('/', "-")));
         std::fs::write(&path, &text).expect("the rendered pod");
         // Left behind by a run that was killed: it would clash.
         let played = Pod { name, volumes };
@@ -504,7 +504,18 @@ default_ulimits = [\"nofile=20000:20000\", \"nproc=16384:16384\"]
         assert_eq!(image_files(BATON_IMAGE), want);
         let licence = std::fs::read_to_string(repo().join("LICENSE")).expect("LICENSE");
         assert!(licence.contains("Apache License") && licence.contains("Version 2.0"));
-        let version = format!("baton {}\n", env!("CARGO_PKG_VERSION"));
+        // What the static binaries the image holds say (version and commit).
+        let version = {
+            let out = output(
+                Command::new(repo().join("target/x86_64-unknown-linux-gnu/release/baton"))
+                    .arg("--version"),
+            );
+            String::from_utf8(out.stdout).expect("UTF-8")
+        };
+        assert!(
+            version.starts_with(&format!("baton {} (", env!("CARGO_PKG_VERSION"))),
+            "{version}"
+        );
         let run_it = |entrypoint: &str| {
             run(&[
                 "run",

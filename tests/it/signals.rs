@@ -320,8 +320,14 @@ fn a_stopped_command_still_ends_on_sigterm() {
         let sb = Sandbox::new();
         let run = sb.start(sb.baton(under(supervisor, &["--", "sleep", "30"])));
         let pid = run.pid();
+        // Once it has exec'd: stopped between clone and exec, the child
+        // would keep baton in its vfork wait, signals blocked (a window of
+        // microseconds no operator's SIGSTOP hits; a test on a loaded
+        // machine can).
         wait_for("the command", || {
-            !crate::harness::children_of(pid).is_empty()
+            crate::harness::children_of(pid)
+                .iter()
+                .any(|(_, _, comm)| comm == "sleep")
         });
         let command = crate::harness::children_of(pid)[0].0;
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(command), Signal::SIGSTOP).unwrap();
