@@ -52,11 +52,19 @@ impl Flags {
             .rev()
             .find_map(|w| match w.as_str() {
                 "--wait-file-content" => Some(true),
-                w => w
-                    .strip_prefix("--wait-file-content=")
-                    .map(|v| !matches!(v, "false" | "0" | "f" | "F" | "FALSE" | "False")),
+                w => w.strip_prefix("--wait-file-content=").and_then(boolean),
             })
             .unwrap_or(false)
+    }
+}
+
+/// A boolean's value as baton reads it (Go's `strconv.ParseBool`, baton's
+/// `settings::go_bool`; tests/agree.rs checks that both agree).
+pub fn boolean(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
     }
 }
 
@@ -112,8 +120,7 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Reads the annotation's value for container `name` (`key` is the
-/// annotation, for the messages).
+/// Reads the value `text` of the annotation `key` (named in the messages).
 pub fn parse(key: &str, text: &str) -> Result<Flags, String> {
     let words: Vec<String> = if text.trim_start().starts_with('[') {
         serde_json::from_str(text)
@@ -148,6 +155,11 @@ pub fn parse(key: &str, text: &str) -> Result<Flags, String> {
                 return Err(format!("{key}: --{name} takes no value"));
             }
             (Kind::Flag | Kind::Bool, None) => format!("--{name}"),
+            (Kind::Bool, Some(v)) if boolean(&v).is_none() => {
+                return Err(format!(
+                    "{key}: --{name}={v}: not true or false (--{name}, or --{name}=true|false)"
+                ));
+            }
             (Kind::Bool | Kind::Value, Some(v)) => format!("--{name}={v}"),
             (Kind::Value, None) => {
                 let v = words
@@ -219,6 +231,10 @@ mod tests {
         );
         assert_eq!(err("--help=1"), "baton.dev/flags.app: --help is set by render itself, from the pod's shape (docs/kubernetes.md, \"Flags of your own\")");
         assert!(err("sh -c").contains("\"sh\" is no flag"));
+        assert_eq!(
+            err("--no-kill-group=yes"),
+            "baton.dev/flags.app: --no-kill-group=yes: not true or false (--no-kill-group, or --no-kill-group=true|false)"
+        );
         assert!(err("[\"--timeout\", 5]").contains("is not a JSON array of strings"));
     }
 }

@@ -98,6 +98,11 @@ pub fn render(documents: Vec<Document>, options: &Options) -> Result<Rendered, V
                 let place = format!("{place}, item {}", i + 1);
                 one(item, &place, options, &mut report, &mut errors);
             }
+            // podman plays no List: its items become documents of their own.
+            if options.target == podman::Target::Podman {
+                out.append(items);
+                continue;
+            }
         } else {
             one(&mut doc.value, &place, options, &mut report, &mut errors);
         }

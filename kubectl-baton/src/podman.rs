@@ -142,6 +142,26 @@ fn to_pod(
     let template = template
         .as_map()
         .ok_or_else(|| format!("its {} is not a mapping", path.join(".")))?;
+    // The object's own labels and annotations are the controller's, not
+    // the pod's: said, and left out.
+    for key in ["labels", "annotations"] {
+        if object
+            .get("metadata")
+            .and_then(|m| m.get(key))
+            .is_some_and(|v| !v.is_empty_collection())
+        {
+            dropped.push(format!("metadata.{key}"));
+        }
+    }
+    if path.len() == 4
+        && object
+            .get("spec")
+            .and_then(|s| s.get("jobTemplate"))
+            .and_then(|j| j.get("metadata"))
+            .is_some_and(|v| !v.is_empty_collection())
+    {
+        dropped.push("spec.jobTemplate.metadata".to_owned());
+    }
     let mut metadata = Map::new();
     metadata.insert("name", Value::string(name));
     if let Some(namespace) = object.get("metadata").and_then(|m| m.get("namespace")) {
@@ -220,6 +240,9 @@ fn completion_index(spec: &mut Map) {
             continue;
         }
         if container.get("env").and_then(Value::as_seq).is_none() {
+            // A null or empty `env` goes: the new one is put where the
+            // position of `volumeMounts` says without it.
+            container.remove("env");
             let at = container
                 .position("volumeMounts")
                 .unwrap_or(container.len());

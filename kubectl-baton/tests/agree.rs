@@ -273,3 +273,50 @@ fn a_dag_and_sidecars_as_written_by_hand() {
         ["/usr/bin/tool", "--verbose", "process", "/data"].map(OsString::from)
     );
 }
+
+/// Booleans are read alike by render (`flags::boolean`) and by baton.
+#[test]
+fn booleans_are_read_as_baton_reads_them() {
+    for word in [
+        "1", "t", "T", "true", "TRUE", "True", "0", "f", "F", "false", "FALSE", "False", "yes",
+        "no", "on", "", "tRUE", "2",
+    ] {
+        assert_eq!(
+            kubectl_baton::flags::boolean(word),
+            baton::settings::go_bool(word).ok(),
+            "{word:?}"
+        );
+    }
+}
+
+/// Every flag render writes itself is one a user may not give, but the two
+/// a user may add to: `--wait-file` (a wait of its own) and `--ready-probe`
+/// (a sidecar's probe, replacing render's).
+#[test]
+fn the_flags_render_sets_are_refused_in_the_annotation() {
+    let mut seen = 0;
+    for case in common::cases() {
+        let run = common::render_case(&case);
+        let Some(planned) = run.stdout.find("/baton-bin/baton\n") else {
+            continue;
+        };
+        for line in run.stdout[planned..].lines() {
+            let Some(flag) = line.trim().strip_prefix("- --") else {
+                continue;
+            };
+            let name = flag.split('=').next().unwrap_or_default();
+            let render_s = flag.contains("/baton-run/")
+                || name == "stop-when-all"
+                || name == "termination-path";
+            if render_s && name != "wait-file" && name != "ready-probe" {
+                let refused = kubectl_baton::flags::parse("k", &format!("--{flag}"));
+                assert!(
+                    refused.is_err(),
+                    "{case}: --{flag} is render's, but accepted"
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 20, "only {seen} of render's flags seen");
+}

@@ -28,13 +28,6 @@ mod podman {
     const DEADLINE: Duration = Duration::from_mins(2);
     /// The image tags the examples name.
     const BATON_IMAGE: &str = concat!("baton:", env!("CARGO_PKG_VERSION"));
-    const BUSYBOX_IMAGE: &str = "busybox:1.36";
-    /// What scripts/play writes too.
-    const CONFIG: &str = "# Written by scripts/play (and kubectl-baton/tests/podman.rs): podman for baton's local runs.
-[containers]
-default_ulimits = [\"nofile=20000:20000\", \"nproc=16384:16384\"]
-";
-
     fn repo() -> &'static Path {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
@@ -131,38 +124,20 @@ default_ulimits = [\"nofile=20000:20000\", \"nproc=16384:16384\"]
         guard
     }
 
+    /// The store, its configuration and both images, as scripts/play makes
+    /// them (`--images`: one definition of each).
     fn build_images() {
-        let dir = dir();
-        std::fs::create_dir_all(&dir).expect("target/podman");
-        std::fs::write(dir.join("containers.conf"), CONFIG).expect("containers.conf");
-        // baton's image, from the Dockerfile, with the repository as context.
-        let root = repo().to_str().expect("a UTF-8 path");
-        run(&["build", "--quiet", "--tag", BATON_IMAGE, root]);
-        // busybox FROM scratch: the static binary and a link per applet.
-        let context = dir.join("busybox-test");
-        let _ = std::fs::remove_dir_all(&context);
-        std::fs::create_dir_all(context.join("bin")).expect("the busybox context");
-        let busybox = busybox().expect("checked");
-        std::fs::copy(busybox, context.join("bin/busybox")).expect("copying busybox");
-        let list = output(Command::new(busybox).arg("--list"));
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            if applet != "busybox" {
-                std::os::unix::fs::symlink("busybox", context.join("bin").join(applet))
-                    .expect("an applet link");
-            }
-        }
-        std::fs::write(
-            context.join("Containerfile"),
-            "FROM scratch\nCOPY bin /bin\nENV PATH=/bin\nCMD [\"sh\"]\n",
-        )
-        .expect("the Containerfile");
-        run(&[
-            "build",
-            "--quiet",
-            "--tag",
-            BUSYBOX_IMAGE,
-            context.to_str().expect("a UTF-8 path"),
-        ]);
+        let out = output(
+            Command::new(repo().join("scripts/play"))
+                .arg("--images")
+                .env("BATON_PODMAN_DIR", dir()),
+        );
+        assert!(
+            out.status.success(),
+            "scripts/play --images: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// One container as podman saw it.
@@ -566,14 +541,5 @@ default_ulimits = [\"nofile=20000:20000\", \"nproc=16384:16384\"]
         .map(str::to_owned)
         .into();
         assert_eq!(files, want, "the build context");
-    }
-
-    #[test]
-    fn the_config_is_the_one_scripts_play_writes() {
-        let script = std::fs::read_to_string(repo().join("scripts/play")).expect("scripts/play");
-        assert!(
-            script.contains(CONFIG),
-            "scripts/play writes another containers.conf"
-        );
     }
 }

@@ -17,7 +17,7 @@
 //!
 //! The output is deterministic: the pages carry no date (`clap_mangen` leaves
 //! it empty unless told), and nothing depends on where the repository is.
-//! `docs/man/` and `completions/` hold nothing else: a file there that is no
+//! `docs/man/`, `completions/` and `kubectl-baton/generated/` hold nothing else: a file there that is no
 //! longer generated is stale too, and `generate` removes it.
 
 use std::fs;
@@ -60,7 +60,7 @@ fn baton_command() -> Command {
 }
 
 /// Renders every generated file in memory: the man pages first (baton's,
-/// then one per subcommand), then the completions.
+/// then one per subcommand), then the completions, then the list of options.
 pub fn render() -> Vec<File> {
     let mut files = Vec::new();
     let mut command = baton_command();
