@@ -217,6 +217,24 @@ fn to_pod(
     ]))
 }
 
+/// Gives every mount of a volume renamed (`(old, new)` names) the new name.
+fn rename_mounts(spec: &mut Map, renamed: &[(String, String)]) {
+    for container in all_containers(spec) {
+        for mount in container
+            .get_mut("volumeMounts")
+            .and_then(Value::as_seq_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_map_mut)
+        {
+            let old = mount.get("name").and_then(Value::as_str);
+            if let Some((_, new)) = renamed.iter().find(|(o, _)| Some(o.as_str()) == old) {
+                mount.insert("name", Value::string(new));
+            }
+        }
+    }
+}
+
 /// Every container and initContainer of the pod spec.
 fn all_containers(spec: &mut Map) -> impl Iterator<Item = &mut Map> {
     let mut all = Vec::new();
@@ -322,20 +340,7 @@ fn volumes(spec: &mut Map, pod: &str, notes: &mut Vec<String>) {
     if renamed.is_empty() {
         return;
     }
-    for container in all_containers(spec) {
-        for mount in container
-            .get_mut("volumeMounts")
-            .and_then(Value::as_seq_mut)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_map_mut)
-        {
-            let old = mount.get("name").and_then(Value::as_str);
-            if let Some((_, new)) = renamed.iter().find(|(o, _)| Some(o.as_str()) == old) {
-                mount.insert("name", Value::string(new));
-            }
-        }
-    }
+    rename_mounts(spec, &renamed);
     notes.push(format!(
         "for podman: emptyDir volumes named after the pod, so that no other pod shares them: {}",
         renamed
@@ -476,20 +481,7 @@ pub fn unconvert(object: &mut Value) {
             renamed.push((old, original));
         }
     }
-    for container in all_containers(spec) {
-        for mount in container
-            .get_mut("volumeMounts")
-            .and_then(Value::as_seq_mut)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_map_mut)
-        {
-            let current = mount.get("name").and_then(Value::as_str);
-            if let Some((_, original)) = renamed.iter().find(|(o, _)| Some(o.as_str()) == current) {
-                mount.insert("name", Value::string(original));
-            }
-        }
-    }
+    rename_mounts(spec, &renamed);
 }
 
 #[cfg(test)]
