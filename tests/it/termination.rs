@@ -160,6 +160,13 @@ fn a_non_root_step_that_cannot_create_its_termination_log_still_succeeds() {
         let nobody = nix::unistd::Uid::from_raw(65534);
         let nogroup = nix::unistd::Gid::from_raw(65534);
         nix::unistd::chown(sb.root(), Some(nobody), Some(nogroup)).unwrap();
+        // A copy in the sandbox: uid 65534 may not reach the build's
+        // (a checkout under /root, mode 0700).
+        let copy = sb.root().join("baton");
+        std::fs::copy(crate::harness::BATON, &copy).unwrap();
+        let args: Vec<_> = command.get_args().map(ToOwned::to_owned).collect();
+        command = std::process::Command::new(&copy);
+        command.args(args).current_dir(sb.root());
         // SAFETY: between fork and exec only setgroups, setgid and setuid,
         // system calls that are async-signal-safe.
         unsafe {
