@@ -111,10 +111,16 @@ impl Report {
 pub fn run(step: &Step) -> Result<u8> {
     // First of all, before any thread exists (see `signals`).
     let blocked = signals::block()?;
-    if let Some(bad) = bad_markers(step) {
+    // One look at the post file answers both questions below.
+    let post = step
+        .marking
+        .post_file
+        .as_deref()
+        .and_then(|p| fs::metadata(p).ok());
+    if let Some(bad) = bad_markers(step, post.as_ref().is_some_and(fs::Metadata::is_dir)) {
         return fail(step, bad.into());
     }
-    if already_ran(step) {
+    if already_ran(step, post.is_some()) {
         return Ok(0);
     }
     let held = match prepare(step) {
@@ -173,19 +179,21 @@ pub fn run(step: &Step) -> Result<u8> {
 /// Marker paths that cannot work, found before anything runs (exit 2): a
 /// post file that is a directory (it would pass for a step that ran), a
 /// step that waits for its own post or ready file (it would wait for good).
-fn bad_markers(step: &Step) -> Option<Failure> {
+fn bad_markers(step: &Step, post_is_dir: bool) -> Option<Failure> {
     let usage = |message: String| Failure {
         code: exit_code::USAGE,
         message,
     };
+    let post_dir = step.marking.post_file.iter().filter(|_| post_is_dir);
+    let ready_dir = step.sidecar.ready_file.iter().filter(|p| p.is_dir());
+    if let Some(dir) = post_dir.chain(ready_dir).next() {
+        return Some(usage(format!("marker {} is a directory", dir.display())));
+    }
     let own = step
         .marking
         .post_file
         .iter()
         .chain(&step.sidecar.ready_file);
-    if let Some(dir) = own.clone().find(|p| p.is_dir()) {
-        return Some(usage(format!("marker {} is a directory", dir.display())));
-    }
     let waits_for_itself = own.into_iter().find(|p| step.waiting.wait_file.contains(p));
     waits_for_itself.map(|p| {
         usage(format!(
@@ -212,11 +220,11 @@ fn refused(step: &Step) -> Option<Report> {
     Some(Report::new(exit_code::SKIPPED, None, Some(why.into())))
 }
 
-/// Whether the step's success marker exists from an earlier run (and
-/// `--rerun` does not ask to run it again): a restarted pod resumes.
-fn already_ran(step: &Step) -> bool {
+/// Whether the step's success marker exists (`exists`) from an earlier run
+/// (and `--rerun` does not ask to run it again): a restarted pod resumes.
+fn already_ran(step: &Step, exists: bool) -> bool {
     match &step.marking.post_file {
-        Some(post) if !step.marking.rerun && post.exists() && !crate::pod_run::is_stale(post) => {
+        Some(post) if exists && !step.marking.rerun && !crate::pod_run::is_stale(post) => {
             tracing::info!(post = %post.display(), "the step already ran (its marker exists): not running it again");
             true
         }
@@ -306,14 +314,7 @@ fn in_runtime(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
 /// was building one (docs/performance.md).
 fn execute_blocking(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
     let reaper = Reaper::default();
-    if let Some(report) = stop_before_start(|| blocked.pending(), &reaper)? {
-        return Ok(report);
-    }
-    let env = match envfile::read_all(&step.running.env_file) {
-        Ok(env) => env,
-        Err(failure) => return Ok(failure.into()),
-    };
-    let (substituted, env) = match when(step, env) {
+    let (substituted, env) = match before_start(step, || blocked.pending(), &reaper)? {
         Ok(ready) => ready,
         Err(report) => return Ok(report),
     };
@@ -332,20 +333,26 @@ fn execute_blocking(step: &Step, blocked: &signals::Blocked) -> Result<Report> {
     Ok(on_error(step, report))
 }
 
-/// A stop asked for before the command started (while the last wait file
-/// appeared, say) wins over starting it. `next` takes a queued signal.
-fn stop_before_start(
+/// Before the command first starts: a stop asked for meanwhile (while the
+/// last wait file appeared, say) wins over starting it (`next` takes a
+/// queued signal); then the env files are read and the when expressions
+/// looked at (`when`). The step as it runs and its additions to the
+/// environment, or (`Err`) the report of a step that ends here.
+fn before_start(
+    step: &Step,
     mut next: impl FnMut() -> Result<Option<Signal>>,
     reaper: &Reaper,
-) -> Result<Option<Report>> {
+) -> Result<Result<Ready, Report>> {
     while let Some(signal) = next()? {
         if signal == Signal::SIGCHLD {
             reaper.reap()?;
         } else if signals::ends_wait(signal) {
-            return Ok(Some(stopped_by(signal)));
+            return Ok(Err(stopped_by(signal)));
         }
     }
-    Ok(None)
+    Ok(envfile::read_all(&step.running.env_file)
+        .map_err(Report::from)
+        .and_then(|env| when(step, env)))
 }
 
 /// Starts the command and follows it; a command that cannot be started is
@@ -366,7 +373,7 @@ fn start(
 /// (`when::before_start`): a step they do not allow ends here, a success
 /// (`Skipped`), and one they cannot be evaluated for fails.
 #[cfg(feature = "tekton")]
-fn when(step: &Step, env: Env) -> Result<(Option<Box<Step>>, Env), Report> {
+fn when(step: &Step, env: Env) -> Result<Ready, Report> {
     match when::before_start(step, env) {
         Ok(when::Start::Run { step, env }) => Ok((step, env)),
         Ok(when::Start::Skip) => Err(Report::new(0, Some("Skipped"), None)),
@@ -378,12 +385,16 @@ fn when(step: &Step, env: Env) -> Result<(Option<Box<Step>>, Env), Report> {
 /// see `refused`) nor step results to substitute.
 #[cfg(not(feature = "tekton"))]
 #[allow(clippy::unnecessary_wraps)]
-fn when(_step: &Step, env: Env) -> Result<(Option<Box<Step>>, Env), Report> {
+fn when(_step: &Step, env: Env) -> Result<Ready, Report> {
     Ok((None, env))
 }
 
 /// The command's additions to the environment (`--env-file`).
 type Env = Vec<(OsString, OsString)>;
+
+/// A command about to start: its step with results substituted, where any
+/// were (`when`), and its additions to the environment.
+type Ready = (Option<Box<Step>>, Env);
 
 /// When supervision itself failed: the command must not run on behind the
 /// verdict that the error leads to.
@@ -737,14 +748,7 @@ async fn execute_with_breakpoints(step: &Step, cx: &mut Listeners) -> Result<Rep
 /// Runs the command, again after a failure while retries are left, and
 /// reports how the last attempt ended.
 async fn execute(step: &Step, cx: &mut Listeners) -> Result<Report> {
-    if let Some(report) = stop_before_start(|| cx.signals.pending(), &cx.reaper)? {
-        return Ok(report);
-    }
-    let env = match envfile::read_all(&step.running.env_file) {
-        Ok(env) => env,
-        Err(failure) => return Ok(failure.into()),
-    };
-    let (substituted, env) = match when(step, env) {
+    let (substituted, env) = match before_start(step, || cx.signals.pending(), &cx.reaper)? {
         Ok(ready) => ready,
         Err(report) => return Ok(report),
     };
