@@ -4,6 +4,7 @@
 //! `POST` means success, `POST.err` failure; both hold baton's exit code in
 //! decimal and a newline.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::fs;
 use std::io::{ErrorKind, Write};
@@ -25,25 +26,24 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Where the verdict of a step goes: `POST` with code 0, `POST.err` otherwise.
+fn verdict_path(post: &Path, code: u8) -> Cow<'_, Path> {
+    if code == 0 {
+        Cow::Borrowed(post)
+    } else {
+        Cow::Owned(err_path(post))
+    }
+}
+
 /// Writes the verdict of a step: `POST` with code 0, `POST.err` otherwise.
 pub fn write_verdict(post: &Path, code: u8) -> Result<()> {
-    let target = if code == 0 {
-        post.to_path_buf()
-    } else {
-        err_path(post)
-    };
-    write_code(&target, code)
+    write_code(&verdict_path(post, code), code)
 }
 
 /// Writes the verdict of a step as Tekton's entrypoint does: an empty `POST`
 /// with code 0, an empty `POST.err` otherwise.
 pub fn write_empty_verdict(post: &Path, code: u8) -> Result<()> {
-    let target = if code == 0 {
-        post.to_path_buf()
-    } else {
-        err_path(post)
-    };
-    write_atomic(&target, b"", 0o644)
+    write_atomic(&verdict_path(post, code), b"", 0o644)
 }
 
 /// Writes a marker holding `code` at exactly `path`, and the run of the pod

@@ -264,18 +264,19 @@ impl Watch {
             return;
         };
         let inotify = &inotify.get_ref().0;
-        let stale: Vec<WatchDescriptor> = self
-            .guards
-            .iter()
-            .filter(|(_, file)| !guarded.contains(file))
-            .map(|(wd, _)| *wd)
-            .collect();
-        for wd in stale {
-            self.guards.remove(&wd);
+        let retired = &mut self.retired;
+        let mut retire = |wd: WatchDescriptor| {
             if inotify.rm_watch(wd).is_ok() {
-                self.retired.insert(wd);
+                retired.insert(wd);
             }
-        }
+        };
+        self.guards.retain(|wd, file| {
+            let keep = guarded.contains(file);
+            if !keep {
+                retire(*wd);
+            }
+            keep
+        });
         // A covered name is guarded if it is one of the paths `guard` listed.
         let is_guarded = |dir: &Path, name: &Option<OsString>| {
             name.as_ref().is_some_and(|name| {
@@ -303,9 +304,7 @@ impl Watch {
         });
         for wd in silence {
             if let Some(spellings) = self.dirs.remove(&wd) {
-                if inotify.rm_watch(wd).is_ok() {
-                    self.retired.insert(wd);
-                }
+                retire(wd);
                 for dir in spellings {
                     self.watched.remove(&dir);
                     // A quiet directory needs no sentinel in its parent either.
@@ -317,18 +316,14 @@ impl Watch {
             }
         }
         // A parent watched only as a sentinel of directories now quiet goes.
-        let idle: Vec<WatchDescriptor> = self
-            .parents
-            .iter()
-            .filter(|(wd, children)| children.is_empty() && !self.dirs.contains_key(wd))
-            .map(|(wd, _)| *wd)
-            .collect();
-        for wd in idle {
-            self.parents.remove(&wd);
-            if inotify.rm_watch(wd).is_ok() {
-                self.retired.insert(wd);
+        let dirs = &self.dirs;
+        self.parents.retain(|wd, children| {
+            let idle = children.is_empty() && !dirs.contains_key(wd);
+            if idle {
+                retire(*wd);
             }
-        }
+            !idle
+        });
         // A directory no longer quiet is watched by the next round's `cover`,
         // which then checks: look again at once.
         self.again |= wake;
@@ -448,13 +443,12 @@ impl Watch {
                     relevant = true;
                     continue;
                 }
+                // A scan of a few names, not a lookup: no copy of the event's name.
                 let covered = spellings.iter().any(|dir| {
                     self.names.get(dir).is_some_and(|names| {
-                        names.contains(&None)
-                            || event
-                                .name
-                                .as_ref()
-                                .is_some_and(|n| names.contains(&Some(n.clone())))
+                        names
+                            .iter()
+                            .any(|name| name.is_none() || *name == event.name)
                     })
                 });
                 if covered && closed {
