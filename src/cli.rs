@@ -137,14 +137,15 @@ pub fn parse() -> Cli {
         Err(Stop::Usage(message)) => {
             // The log settings of the bad command line, as far as they can
             // be read: `--log-format json` gives JSON even for this line.
-            let found = |name| value_of(&args, name);
+            let words = normal_words(&args);
+            let found = |name| value_of(&words, name);
             let filter = found("log-level").and_then(|v| logging::parse_filter(&v).ok());
             let format = match found("log-format").as_deref() {
                 Some("json") => logging::Format::Json,
                 _ => logging::Format::Text,
             };
             logging::init(filter, format, logging::DEFAULT_LEVEL);
-            if let Some(post) = value_of(&args, "post-file").filter(|p| !p.is_empty()) {
+            if let Some(post) = found("post-file").filter(|p| !p.is_empty()) {
                 if let Err(also) =
                     crate::marker::write_verdict(&PathBuf::from(post), crate::exit_code::USAGE)
                 {
@@ -331,9 +332,9 @@ fn group_of(name: &str) -> Option<Group> {
 /// gets the group of each option named as the pre-pass comes to it.
 struct Options {
     command: clap::Command,
-    /// Which groups `command` has; `None` for the whole command.
+    /// Which groups `command` has (all of them for the whole command; the
+    /// command's own, `Argv`, is always there).
     built: [bool; GROUPS],
-    whole: bool,
 }
 
 impl Options {
@@ -341,7 +342,6 @@ impl Options {
         Self {
             command: Cli::command(),
             built: [true; GROUPS],
-            whole: true,
         }
     }
 
@@ -353,27 +353,23 @@ impl Options {
         Self {
             command: Argv::augment_args(command),
             built: [false; GROUPS],
-            whole: false,
         }
     }
 
     /// The option with GNU name `name`, once its group is built.
     fn arg(&mut self, name: &str) -> Option<&clap::Arg> {
-        if !self.whole {
-            let group = group_of(name)?;
-            if !self.built[group as usize] {
-                self.built[group as usize] = true;
-                let command = std::mem::take(&mut self.command);
-                self.command = match group {
-                    Group::Waiting => Waiting::augment_args(command),
-                    Group::Marking => Marking::augment_args(command),
-                    Group::Running => Running::augment_args(command),
-                    Group::Sidecar => Sidecar::augment_args(command),
-                    Group::Output => Output::augment_args(command),
-                    Group::Tekton => Tekton::augment_args(command),
-                    Group::Log => Log::augment_args(command),
-                };
-            }
+        if let Some(group) = group_of(name).filter(|g| !self.built[*g as usize]) {
+            self.built[group as usize] = true;
+            let command = std::mem::take(&mut self.command);
+            self.command = match group {
+                Group::Waiting => Waiting::augment_args(command),
+                Group::Marking => Marking::augment_args(command),
+                Group::Running => Running::augment_args(command),
+                Group::Sidecar => Sidecar::augment_args(command),
+                Group::Output => Output::augment_args(command),
+                Group::Tekton => Tekton::augment_args(command),
+                Group::Log => Log::augment_args(command),
+            };
         }
         self.command
             .get_arguments()
@@ -562,11 +558,15 @@ fn skip_empty_items(value: &OsStr) -> Option<OsString> {
     (!items.is_empty()).then(|| OsString::from_vec(items.join(&b',')))
 }
 
-/// The value of option `name` (GNU name) on a command line that may be bad,
-/// read as `normalize` reads it; the last one counts. The value of another
-/// option is never taken for an option.
-fn value_of(args: &[OsString], name: &str) -> Option<String> {
-    let words = normalize(&mut Options::whole(), args.get(1..).unwrap_or_default()).words;
+/// The words of a command line that may be bad (the program name first),
+/// as `normalize` reads them with the whole command, for `value_of`.
+fn normal_words(args: &[OsString]) -> Vec<OsString> {
+    normalize(&mut Options::whole(), args.get(1..).unwrap_or_default()).words
+}
+
+/// The value of option `name` (GNU name) among `normal_words`; the last one
+/// counts. The value of another option is never taken for an option.
+fn value_of(words: &[OsString], name: &str) -> Option<String> {
     let prefix = format!("--{name}=");
     words
         .iter()
@@ -901,7 +901,7 @@ mod tests {
 
     #[test]
     fn post_file_is_found_on_a_bad_command_line() {
-        let post = |words: &[&str]| value_of(&argv(words), "post-file");
+        let post = |words: &[&str]| value_of(&normal_words(&argv(words)), "post-file");
         assert_eq!(post(&["--nope", "-post_file", "p"]), Some("p".into()));
         assert_eq!(post(&["--post-file=q", "--timeout", "x"]), Some("q".into()));
         assert_eq!(post(&["--", "--post-file=q"]), None);

@@ -90,11 +90,11 @@ pub struct Marking {
 #[command(next_help_heading = "Running the command")]
 pub struct Running {
     /// Limit on the command's run time (Go duration: 90s, 1m30s, 250ms); 0 means none
-    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
     pub timeout: Duration,
 
     /// Time between SIGTERM and SIGKILL whenever baton itself stops the command
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub grace_period: Duration,
 
     /// Exit codes that count as success (comma-separated, e.g. 143,137)
@@ -115,7 +115,7 @@ pub struct Running {
     pub retries: u32,
 
     /// Delay before the first retry; doubles each time, capped at 1m
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub retry_delay: Duration,
 
     /// The exit code of one of baton's own outcomes, REASON=CODE (repeatable, comma-separated), e.g. Skipped=3, so that a Job's podFailurePolicy can tell them apart; the verdict marker is as without it
@@ -136,15 +136,15 @@ pub struct Sidecar {
     pub ready_file: Option<PathBuf>,
 
     /// A readiness probe (repeatable): tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND ARG... (split on spaces), exec-json:["COMMAND","ARG"...] (the exact words), file:PATH; HOST is an IP address or localhost
-    #[arg(long, value_name = "SPEC", value_parser = probe, requires = "ready_file")]
+    #[arg(long, value_name = "SPEC", value_parser = parse_probe, requires = "ready_file")]
     pub ready_probe: Vec<Probe>,
 
     /// Time between probe rounds
-    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
     pub ready_interval: Duration,
 
     /// Not ready in time: stop the command, write READY.err, exit 1; 0 means no limit
-    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
     pub ready_timeout: Duration,
 
     /// Stop the command as soon as PATH or PATH.err appears (repeatable, comma-separated); a stop asked for is a success
@@ -494,14 +494,6 @@ fn reason_code(value: &str) -> Result<(&'static str, u8), String> {
         .parse()
         .map_err(|_| format!("{code:?} is not an exit code (0 to 255)"))?;
     Ok((reason, code))
-}
-
-fn duration(value: &str) -> Result<Duration, String> {
-    parse_duration(value)
-}
-
-fn probe(value: &str) -> Result<Probe, String> {
-    parse_probe(value)
 }
 
 /// A boolean as Go's `strconv.ParseBool` reads it.
