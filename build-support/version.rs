@@ -13,7 +13,10 @@
 //! `BATON_GIT_COMMIT` does; never on a build where none of them did.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+#[path = "git.rs"]
+mod git;
+use git::git;
 
 /// Sets the environment variable `env` of the crate being built to its
 /// version and commit. `root` is the repository's root, `sources` the
@@ -79,18 +82,4 @@ fn from_git(root: &Path, sources: &[&str]) -> Option<String> {
         "{commit}{} {date}",
         if dirty { "-dirty" } else { "" }
     ))
-}
-
-/// What `git -C ROOT ARGS` prints, if it ran and succeeded.
-fn git(root: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    Some(String::from_utf8(out.stdout).ok()?.trim_end().to_owned())
 }

@@ -6,18 +6,9 @@
 use std::path::Path;
 use std::process::Command;
 
-/// What `git -C ROOT ARGS` prints, if it ran and succeeded.
-fn git(root: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
+#[path = "git.rs"]
+mod git;
+use git::git;
 
 /// Runs `binary --version` and `-V` and checks what they print; `root` is
 /// the repository's root.

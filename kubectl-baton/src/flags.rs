@@ -42,9 +42,7 @@ impl Flags {
             .rev()
             .find_map(|w| w.strip_prefix("--ready-probe="))
     }
-}
 
-impl Flags {
     /// Whether `--wait-file-content` is given (and not `=false`).
     pub fn content(&self) -> bool {
         self.words
@@ -76,11 +74,16 @@ enum Kind {
     Flag,
 }
 
-fn kind(name: &str) -> Option<Kind> {
+/// baton's options: (name, kind).
+fn options() -> impl Iterator<Item = (&'static str, &'static str)> {
     OPTIONS
         .lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once(' '))
+}
+
+fn kind(name: &str) -> Option<Kind> {
+    options()
         .find(|(n, _)| *n == name)
         .map(|(_, kind)| match kind {
             "bool" => Kind::Bool,
@@ -92,11 +95,8 @@ fn kind(name: &str) -> Option<Kind> {
 /// The option closest to `name` (for "did you mean"): within two edits of
 /// it, or one it starts with or that starts with it.
 fn suggest(name: &str) -> Option<&'static str> {
-    OPTIONS
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once(' ').map(|(n, _)| n))
-        .map(|n| (distance(name, n), n))
+    options()
+        .map(|(n, _)| (distance(name, n), n))
         .filter(|(d, n)| *d <= 2 || n.starts_with(name) || name.starts_with(n))
         .min()
         .map(|(_, n)| n)

@@ -60,17 +60,14 @@ pub fn expand(args: &[PathBuf]) -> Result<Vec<Option<PathBuf>>, InputError> {
             out.push(None);
             continue;
         }
-        let meta = std::fs::metadata(arg)
-            .map_err(|err| InputError(format!("{}: {err}", arg.display())))?;
-        if !meta.is_dir() {
+        let failed = |err: std::io::Error| InputError(format!("{}: {err}", arg.display()));
+        if !std::fs::metadata(arg).map_err(failed)?.is_dir() {
             out.push(Some(arg.clone()));
             continue;
         }
-        let entries = std::fs::read_dir(arg)
-            .map_err(|err| InputError(format!("{}: {err}", arg.display())))?;
         let mut files = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|err| InputError(format!("{}: {err}", arg.display())))?;
+        for entry in std::fs::read_dir(arg).map_err(failed)? {
+            let entry = entry.map_err(failed)?;
             let path = entry.path();
             let wanted = path
                 .extension()

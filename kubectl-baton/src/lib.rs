@@ -127,24 +127,24 @@ fn one(
 ) {
     podman::unconvert(object);
     let name = objects::describe(object);
-    let rendered = objects::render(object, options);
-    let rendered = match (rendered, options.target) {
-        (Ok(outcome), podman::Target::Podman) => {
-            podman::convert(object).map(|notes| (outcome, notes))
+    let rendered = objects::render(object, options).and_then(|outcome| match options.target {
+        podman::Target::Podman => podman::convert(object).map(|notes| (outcome, notes)),
+        podman::Target::Kubernetes => Ok((outcome, Vec::new())),
+    });
+    let (outcome, podman_notes) = match rendered {
+        Ok(rendered) => rendered,
+        Err(why) => {
+            errors.push(format!("{place}: {name}: error: {why}"));
+            return;
         }
-        (rendered, _) => rendered.map(|outcome| (outcome, Vec::new())),
     };
-    let (rendered, podman_notes) = match rendered {
-        Ok((outcome, notes)) => (Ok(outcome), notes),
-        Err(why) => (Err(why), Vec::new()),
-    };
-    match rendered {
-        Ok(Outcome::Wired {
+    match outcome {
+        Outcome::Wired {
             again,
             steps,
             sidecars,
             notes,
-        }) => {
+        } => {
             let plural =
                 |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             let mut what = plural(steps, "step");
@@ -159,11 +159,10 @@ fn one(
             report.push(format!("{place}: {name}: {verb} ({what})"));
             report.extend(notes.iter().map(|n| format!("{place}: {name}: note: {n}")));
         }
-        Ok(Outcome::Left(None)) => report.push(format!("{place}: {name}: passed through")),
-        Ok(Outcome::Left(Some(why))) => {
+        Outcome::Left(None) => report.push(format!("{place}: {name}: passed through")),
+        Outcome::Left(Some(why)) => {
             report.push(format!("{place}: {name}: passed through ({why})"));
         }
-        Err(why) => errors.push(format!("{place}: {name}: error: {why}")),
     }
     report.extend(
         podman_notes

@@ -118,11 +118,7 @@ fn render(args: &Render) -> Result<(), Vec<String>> {
     }
     let rendered = kubectl_baton::render(documents, &options)?;
     let text = output::write(&rendered.documents, args.output).map_err(|e| vec![e])?;
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|err| vec![format!("writing to stdout: {err}")])?;
+    print(&text)?;
     let mut stderr = std::io::stderr().lock();
     for line in rendered.report {
         let _ = writeln!(stderr, "kubectl-baton: {line}");
@@ -149,6 +145,11 @@ fn status(args: &Status) -> Result<(), Vec<String>> {
             output::json(&kubectl_baton::status::data(&pods)).map_err(|e| vec![e])?
         }
     };
+    print(&text)
+}
+
+/// Writes `text` on stdout, whole.
+fn print(text: &str) -> Result<(), Vec<String>> {
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(text.as_bytes())

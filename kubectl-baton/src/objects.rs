@@ -35,7 +35,7 @@ pub fn items_mut(object: &mut Value) -> Option<&mut Vec<Value>> {
 
 /// The path from the object to the map that holds the pod's `metadata` and
 /// `spec`, for the kinds render wires.
-fn pod_path(api_version: &str, kind: &str) -> Option<&'static [&'static str]> {
+pub(crate) fn pod_path(api_version: &str, kind: &str) -> Option<&'static [&'static str]> {
     let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
     match (group, kind) {
         ("", "Pod") => Some(&[]),

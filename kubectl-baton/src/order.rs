@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::pod::AFTER;
+
 /// The parsed order of a pod's steps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
@@ -13,15 +15,6 @@ pub struct Order {
 }
 
 impl Order {
-    /// The steps that wait for no step.
-    pub fn roots(&self) -> Vec<&str> {
-        self.steps
-            .iter()
-            .filter(|(_, after)| after.is_empty())
-            .map(|(name, _)| name.as_str())
-            .collect()
-    }
-
     /// The steps that no step waits for: the chain's (or DAG's) ends.
     pub fn ends(&self) -> Vec<&str> {
         self.steps
@@ -60,12 +53,12 @@ pub fn order(
     for name in after.keys() {
         if sidecars.iter().any(|s| s == name) {
             return Err(format!(
-                "baton.dev/after.{name}: {name:?} is a sidecar, which runs beside the steps and waits for none"
+                "{AFTER}{name}: {name:?} is a sidecar, which runs beside the steps and waits for none"
             ));
         }
         if !steps.contains(&name.as_str()) {
             return Err(format!(
-                "baton.dev/after.{name}: the pod has no app container {name:?} (its steps: {})",
+                "{AFTER}{name}: the pod has no app container {name:?} (its steps: {})",
                 steps.join(", ")
             ));
         }
@@ -82,12 +75,12 @@ pub fn order(
         for name in &waits {
             if sidecars.iter().any(|s| s == name) {
                 return Err(format!(
-                    "baton.dev/after.{step} names {name:?}, a sidecar: every first step waits for every sidecar already"
+                    "{AFTER}{step} names {name:?}, a sidecar: every first step waits for every sidecar already"
                 ));
             }
             if !steps.contains(&name.as_str()) {
                 return Err(format!(
-                    "baton.dev/after.{step} names {name:?}, which is no app container of the pod (its steps: {})",
+                    "{AFTER}{step} names {name:?}, which is no app container of the pod (its steps: {})",
                     steps.join(", ")
                 ));
             }
@@ -174,8 +167,8 @@ mod tests {
     fn a_chain_by_default() {
         let o = order(&["a", "b", "c"], &[], &BTreeMap::new()).unwrap();
         assert_eq!(o.steps[0].1, Vec::<String>::new());
+        assert_eq!(o.steps[1].1, ["a"]);
         assert_eq!(o.steps[2].1, ["b"]);
-        assert_eq!(o.roots(), ["a"]);
         assert_eq!(o.ends(), ["c"]);
     }
 
@@ -191,7 +184,7 @@ mod tests {
         assert_eq!(o.steps[3].1, ["left", "right"]);
         assert_eq!(o.ends(), ["join"]);
         let o = order(&["a", "b"], &[], &after(&[("b", "")])).unwrap();
-        assert_eq!(o.roots(), ["a", "b"]);
+        assert!(o.steps.iter().all(|(_, waits)| waits.is_empty()));
         assert_eq!(o.ends(), ["a", "b"]);
     }
 

@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 
 use crate::flags::{self, Flags};
-use crate::order::{self, Order};
+use crate::order;
 use crate::probe;
 use crate::value::{Map, Value};
 use crate::Options;
@@ -201,21 +201,13 @@ fn containers(spec: &Map) -> Result<&Vec<Value>, String> {
 /// Tekton's entrypoint (`/tekton/…`: a pod Tekton's controller built).
 fn hand_wired(holder: &Map) -> Option<String> {
     let spec = holder.get("spec")?;
-    let first = |c: &Value| {
-        c.get("command")
-            .and_then(Value::as_seq)
-            .and_then(|w| w.first())
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
     ["initContainers", "containers"]
         .into_iter()
-        .filter_map(|f| spec.get(f).and_then(Value::as_seq))
-        .flatten()
+        .flat_map(|f| spec.items_at(f))
         .find_map(|c| {
-            let word = first(c)?;
+            let word = c.items_at("command").next().and_then(Value::as_str)?;
             let name = c.str_at("name").unwrap_or("?");
-            if word == "baton" || word.ends_with("/baton") {
+            if runs_baton(word) {
                 Some(format!(
                     "container {name:?} runs baton already: wired by hand"
                 ))
@@ -227,6 +219,11 @@ fn hand_wired(holder: &Map) -> Option<String> {
                 None
             }
         })
+}
+
+/// Whether `word`, a command's first, is a `baton` binary.
+pub fn runs_baton(word: &str) -> bool {
+    word.rsplit('/').next() == Some("baton")
 }
 
 /// Reads what the wiring needs, and checks it: every error is found here,
@@ -269,7 +266,17 @@ pub fn plan(holder: &Map, options: &Options) -> Result<Plan, String> {
     let order = order::order(&steps, &sidecars, &after)?;
     reserved(spec)?;
     let dir = |name: &str| format!("{RUN_DIR}/{name}");
-    let stops = stops(&order, &sidecars, &dir)?;
+    // The markers that stop the sidecars: those of the end steps (with more
+    // than one, the sidecar waits for all of them: `--stop-when-all`).
+    let stops: Vec<String> = if sidecars.is_empty() {
+        Vec::new()
+    } else {
+        order
+            .ends()
+            .iter()
+            .map(|end| format!("{}/post", dir(end)))
+            .collect()
+    };
     let mut planned = Vec::new();
     let mut notes = Vec::new();
     for (i, c) in containers.iter().enumerate() {
@@ -398,24 +405,6 @@ fn read_annotations(holder: &Map) -> Result<Annotations, String> {
     })
 }
 
-/// The markers that stop the sidecars: those of the end steps (with more
-/// than one, the sidecar waits for all of them: `--stop-when-all`).
-#[allow(clippy::unnecessary_wraps)]
-fn stops(
-    order: &Order,
-    sidecars: &[String],
-    dir: &dyn Fn(&str) -> String,
-) -> Result<Vec<String>, String> {
-    if sidecars.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(order
-        .ends()
-        .iter()
-        .map(|end| format!("{}/post", dir(end)))
-        .collect())
-}
-
 /// The container's command: its own, or the one `--command` gives its image.
 fn command(container: &Value, name: &str, options: &Options) -> Result<Vec<String>, String> {
     match container.get("command") {
@@ -456,42 +445,22 @@ fn is_strings(value: &Value) -> bool {
 /// (and is not rendered) cannot be wired without a clash.
 fn reserved(spec: &Map) -> Result<(), String> {
     let ours = |name: &str| name == BIN_VOLUME || name.starts_with(RUN_VOLUME);
-    for v in spec
-        .get("volumes")
-        .and_then(Value::as_seq)
-        .into_iter()
-        .flatten()
-    {
+    for v in spec.items_at("volumes") {
         if let Some(name) = v.str_at("name").filter(|n| ours(n)) {
             return Err(format!(
                 "it has a volume named {name:?}, a name render gives its own volumes"
             ));
         }
     }
-    for c in spec
-        .get("initContainers")
-        .and_then(Value::as_seq)
-        .into_iter()
-        .flatten()
-    {
+    for c in spec.items_at("initContainers") {
         if c.str_at("name") == Some(INSTALLER) {
             return Err(format!(
                 "it has an initContainer named {INSTALLER:?}, the name of render's installer"
             ));
         }
     }
-    for c in spec
-        .get("containers")
-        .and_then(Value::as_seq)
-        .into_iter()
-        .flatten()
-    {
-        for m in c
-            .get("volumeMounts")
-            .and_then(Value::as_seq)
-            .into_iter()
-            .flatten()
-        {
+    for c in spec.items_at("containers") {
+        for m in c.items_at("volumeMounts") {
             if let Some(path) = m.str_at("mountPath") {
                 let path = path.trim_end_matches('/');
                 if path == BIN_DIR || path == RUN_DIR || path.starts_with(&format!("{RUN_DIR}/")) {
@@ -644,36 +613,25 @@ pub fn strip(holder: &mut Map) {
         if let Some(annotations) = metadata.get_mut("annotations").and_then(Value::as_map_mut) {
             annotations.remove(RENDERED);
         }
-        remove_if_empty(metadata, "annotations");
+        metadata.remove_if_empty("annotations");
     }
-    if holder
-        .get("metadata")
-        .is_some_and(Value::is_empty_collection)
-    {
-        holder.remove("metadata");
-    }
+    holder.remove_if_empty("metadata");
     let Some(spec) = holder.get_mut("spec").and_then(Value::as_map_mut) else {
         return;
     };
     if let Some(inits) = spec.get_mut("initContainers").and_then(Value::as_seq_mut) {
         inits.retain(|c| c.str_at("name") != Some(INSTALLER));
     }
-    remove_if_empty(spec, "initContainers");
+    spec.remove_if_empty("initContainers");
     if let Some(volumes) = spec.get_mut("volumes").and_then(Value::as_seq_mut) {
         volumes.retain(|v| !ours(v));
     }
-    remove_if_empty(spec, "volumes");
-    for c in spec
-        .get_mut("containers")
-        .and_then(Value::as_seq_mut)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_map_mut)
-    {
+    spec.remove_if_empty("volumes");
+    for c in spec.maps_at_mut("containers") {
         if let Some(mounts) = c.get_mut("volumeMounts").and_then(Value::as_seq_mut) {
             mounts.retain(|m| !ours(m));
         }
-        remove_if_empty(c, "volumeMounts");
+        c.remove_if_empty("volumeMounts");
         if let Some(Value::Seq(words)) = c.get_mut("command") {
             if words.first().and_then(Value::as_str) == Some(BIN) {
                 if let Some(dashes) = words.iter().position(|w| w.as_str() == Some("--")) {
@@ -681,11 +639,5 @@ pub fn strip(holder: &mut Map) {
                 }
             }
         }
-    }
-}
-
-fn remove_if_empty(map: &mut Map, key: &str) {
-    if map.get(key).is_some_and(Value::is_empty_collection) {
-        map.remove(key);
     }
 }

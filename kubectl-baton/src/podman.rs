@@ -27,6 +27,8 @@
 //! gives the volumes their names back before a second render, so that
 //! rendering the output again gives the same bytes.
 
+use crate::objects::pod_path;
+use crate::pod;
 use crate::value::{Map, Value};
 
 /// The annotation on a pod converted for podman.
@@ -42,24 +44,12 @@ pub enum Target {
     Podman,
 }
 
-/// The path from a workload to its pod template, for the kinds whose pod
-/// becomes a Pod (`None` for a Pod itself and for every other kind).
-fn template_path(api_version: &str, kind: &str) -> Option<&'static [&'static str]> {
-    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    match (group, kind) {
-        ("batch", "Job") | ("apps", "Deployment" | "StatefulSet" | "DaemonSet") => {
-            Some(&["spec", "template"])
-        }
-        ("batch", "CronJob") => Some(&["spec", "jobTemplate", "spec", "template"]),
-        _ => None,
-    }
-}
-
 fn is_pod(object: &Value) -> bool {
-    object.str_at("kind") == Some("Pod")
-        && object
-            .str_at("apiVersion")
-            .is_some_and(|v| !v.contains('/'))
+    object
+        .str_at("apiVersion")
+        .zip(object.str_at("kind"))
+        .and_then(|(api_version, kind)| pod_path(api_version, kind))
+        .is_some_and(<[_]>::is_empty)
 }
 
 /// Converts one object (not a list) for podman; gives the notes for the
@@ -70,14 +60,11 @@ pub fn convert(object: &mut Value) -> Result<Vec<String>, String> {
     else {
         return Ok(notes);
     };
-    if let Some(path) = template_path(api_version, kind) {
-        let kind = kind.to_owned();
-        *object = to_pod(object, &kind, path, &mut notes)?;
-    } else if !is_pod(object) {
+    let Some(path) = pod_path(api_version, kind) else {
         return Ok(notes);
-    }
-    let pod = object.as_map_mut().expect("a Pod is a mapping");
-    let name = pod
+    };
+    // A workload's pod is named after the workload.
+    let name = object
         .get("metadata")
         .and_then(|m| m.str_at("name"))
         .filter(|n| !n.is_empty())
@@ -85,6 +72,11 @@ pub fn convert(object: &mut Value) -> Result<Vec<String>, String> {
             "for podman: it has no metadata.name, which podman names the pod and its volumes after",
         )?
         .to_owned();
+    if !path.is_empty() {
+        let kind = kind.to_owned();
+        *object = to_pod(object, &kind, path, &name, &mut notes)?;
+    }
+    let pod = object.as_map_mut().expect("a Pod is a mapping");
     let spec = pod
         .get_mut("spec")
         .and_then(Value::as_map_mut)
@@ -116,15 +108,9 @@ fn to_pod(
     object: &Value,
     kind: &str,
     path: &[&str],
+    name: &str,
     notes: &mut Vec<String>,
 ) -> Result<Value, String> {
-    let name = object
-        .get("metadata")
-        .and_then(|m| m.str_at("name"))
-        .filter(|n| !n.is_empty())
-        .ok_or(
-            "for podman: it has no metadata.name, which podman names the pod and its volumes after",
-        )?;
     let mut template = object;
     let mut dropped = Vec::new();
     for (i, key) in path.iter().enumerate() {
@@ -220,13 +206,7 @@ fn to_pod(
 /// Gives every mount of a volume renamed (`(old, new)` names) the new name.
 fn rename_mounts(spec: &mut Map, renamed: &[(String, String)]) {
     for container in all_containers(spec) {
-        for mount in container
-            .get_mut("volumeMounts")
-            .and_then(Value::as_seq_mut)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_map_mut)
-        {
+        for mount in container.maps_at_mut("volumeMounts") {
             let old = mount.get("name").and_then(Value::as_str);
             if let Some((_, new)) = renamed.iter().find(|(o, _)| Some(o.as_str()) == old) {
                 mount.insert("name", Value::string(new));
@@ -254,7 +234,7 @@ fn all_containers(spec: &mut Map) -> impl Iterator<Item = &mut Map> {
 /// second render strips and adds render's mounts again.
 fn completion_index(spec: &mut Map) {
     for container in all_containers(spec) {
-        if container.get("name").and_then(Value::as_str) == Some(crate::pod::INSTALLER) {
+        if container.get("name").and_then(Value::as_str) == Some(pod::INSTALLER) {
             continue;
         }
         if container.get("env").and_then(Value::as_seq).is_none() {
@@ -313,28 +293,26 @@ fn fs_group(spec: &mut Map, notes: &mut Vec<String>) {
 /// volume becomes one (empty), with a note.
 fn volumes(spec: &mut Map, pod: &str, notes: &mut Vec<String>) {
     let mut renamed = Vec::new();
-    if let Some(volumes) = spec.get_mut("volumes").and_then(Value::as_seq_mut) {
-        for volume in volumes.iter_mut().filter_map(Value::as_map_mut) {
-            let Some(name) = volume
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-            else {
-                continue;
-            };
-            for source in ["downwardAPI", "projected"] {
-                if volume.remove(source).is_some() {
-                    volume.insert("emptyDir", Value::Map(Map::new()));
-                    notes.push(format!(
-                        "for podman: volume {name:?} ({source}) is an empty emptyDir: podman has no {source} volumes, so its files are missing"
-                    ));
-                }
+    for volume in spec.maps_at_mut("volumes") {
+        let Some(name) = volume
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        for source in ["downwardAPI", "projected"] {
+            if volume.remove(source).is_some() {
+                volume.insert("emptyDir", Value::Map(Map::new()));
+                notes.push(format!(
+                    "for podman: volume {name:?} ({source}) is an empty emptyDir: podman has no {source} volumes, so its files are missing"
+                ));
             }
-            if volume.get("emptyDir").is_some() {
-                let new = format!("{pod}-{name}");
-                volume.insert("name", Value::string(&new));
-                renamed.push((name, new));
-            }
+        }
+        if volume.get("emptyDir").is_some() {
+            let new = format!("{pod}-{name}");
+            volume.insert("name", Value::string(&new));
+            renamed.push((name, new));
         }
     }
     if renamed.is_empty() {
@@ -353,8 +331,7 @@ fn volumes(spec: &mut Map, pod: &str, notes: &mut Vec<String>) {
 
 /// Whether `word` runs baton (or Tekton's entrypoint, which baton stands for).
 fn runs_baton(word: &str) -> bool {
-    let base = word.rsplit('/').next().unwrap_or(word);
-    base == "baton" || base == "entrypoint"
+    pod::runs_baton(word) || word.rsplit('/').next() == Some("entrypoint")
 }
 
 /// Whether `word` is baton's termination path option, and if so whether its
@@ -376,9 +353,8 @@ fn termination(spec: &mut Map, notes: &mut Vec<String>) {
     for container in all_containers(spec) {
         dropped |= container.remove("terminationMessagePath").is_some();
         let baton = container
-            .get("command")
-            .and_then(Value::as_seq)
-            .and_then(|c| c.first())
+            .items_at("command")
+            .next()
             .and_then(Value::as_str)
             .is_some_and(runs_baton);
         if !baton {
@@ -447,9 +423,7 @@ pub fn unconvert(object: &mut Value) {
         return;
     }
     annotations.remove(FOR);
-    if annotations.is_empty() {
-        metadata.remove("annotations");
-    }
+    metadata.remove_if_empty("annotations");
     let Some(name) = metadata.get("name").and_then(Value::as_str) else {
         return;
     };
@@ -458,13 +432,7 @@ pub fn unconvert(object: &mut Value) {
         return;
     };
     let mut renamed = Vec::new();
-    for volume in spec
-        .get_mut("volumes")
-        .and_then(Value::as_seq_mut)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_map_mut)
-    {
+    for volume in spec.maps_at_mut("volumes") {
         if volume.get("emptyDir").is_none() {
             continue;
         }

@@ -51,10 +51,7 @@ pub fn pods(document: &Value) -> Result<Vec<PodStatus>, String> {
     match document.str_at("kind") {
         Some("Pod") => Ok(vec![pod(document)]),
         Some(kind) if kind.ends_with("List") => Ok(document
-            .get("items")
-            .and_then(Value::as_seq)
-            .into_iter()
-            .flatten()
+            .items_at("items")
             .filter(|i| i.str_at("kind").is_none_or(|k| k == "Pod"))
             .map(pod)
             .collect()),
@@ -74,19 +71,27 @@ struct Flags {
     ready: Option<String>,
 }
 
+impl Flags {
+    /// `sidecar`, `step`, or `-` (does not run baton).
+    fn role(&self) -> &'static str {
+        match (self.runs_baton, self.ready.is_some()) {
+            (false, _) => "-",
+            (true, true) => "sidecar",
+            (true, false) => "step",
+        }
+    }
+}
+
 fn flags(container: &Value) -> Flags {
     let words: Vec<&str> = container
-        .get("command")
-        .and_then(Value::as_seq)
-        .into_iter()
-        .flatten()
+        .items_at("command")
         .filter_map(Value::as_str)
         .collect();
     let mut out = Flags::default();
     let Some((first, rest)) = words.split_first() else {
         return out;
     };
-    out.runs_baton = *first == "baton" || first.ends_with("/baton");
+    out.runs_baton = crate::pod::runs_baton(first);
     if !out.runs_baton {
         return out;
     }
@@ -125,33 +130,23 @@ fn pod(pod: &Value) -> PodStatus {
         .and_then(|m| m.str_at("name"))
         .unwrap_or("(no name)")
         .to_owned();
-    let containers: Vec<&Value> = pod
+    let containers = pod
         .get("spec")
-        .and_then(|s| s.get("containers"))
-        .and_then(Value::as_seq)
         .into_iter()
-        .flatten()
-        .collect();
+        .flat_map(|s| s.items_at("containers"));
     let statuses: Vec<&Value> = pod
         .get("status")
-        .and_then(|s| s.get("containerStatuses"))
-        .and_then(Value::as_seq)
         .into_iter()
-        .flatten()
+        .flat_map(|s| s.items_at("containerStatuses"))
         .collect();
-    let all: Vec<(&Value, Flags)> = containers.iter().map(|c| (*c, flags(c))).collect();
+    let all: Vec<(&Value, Flags)> = containers.map(|c| (c, flags(c))).collect();
     let rows = chain_order(&all)
         .into_iter()
         .map(|i| {
             let (c, f) = &all[i];
             let cname = c.str_at("name").unwrap_or("?");
             let status = statuses.iter().find(|s| s.str_at("name") == Some(cname));
-            let role = match (f.runs_baton, f.ready.is_some()) {
-                (false, _) => "-",
-                (true, true) => "sidecar",
-                (true, false) => "step",
-            };
-            row(cname, role, status.copied())
+            row(cname, f.role(), status.copied())
         })
         .collect();
     PodStatus { name, rows }
@@ -159,12 +154,9 @@ fn pod(pod: &Value) -> PodStatus {
 
 /// The indices of `all` in chain order (see the module's comment).
 fn chain_order(all: &[(&Value, Flags)]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..all.len())
-        .filter(|i| all[*i].1.runs_baton && all[*i].1.ready.is_some())
-        .collect();
-    let steps: Vec<usize> = (0..all.len())
-        .filter(|i| all[*i].1.runs_baton && all[*i].1.ready.is_none())
-        .collect();
+    let with_role = |role| (0..all.len()).filter(move |i| all[*i].1.role() == role);
+    let mut order: Vec<usize> = with_role("sidecar").collect();
+    let steps: Vec<usize> = with_role("step").collect();
     let writer = |marker: &str| {
         steps
             .iter()

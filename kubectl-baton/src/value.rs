@@ -78,6 +78,27 @@ impl Map {
         Some(self.0.remove(index).1)
     }
 
+    /// Removes `key` when it is an empty mapping or sequence.
+    pub fn remove_if_empty(&mut self, key: &str) {
+        if self.get(key).is_some_and(Value::is_empty_collection) {
+            self.remove(key);
+        }
+    }
+
+    /// The items of the sequence at `key` (none when there is none).
+    pub fn items_at(&self, key: &str) -> impl Iterator<Item = &Value> {
+        self.get(key).and_then(Value::as_seq).into_iter().flatten()
+    }
+
+    /// The mappings among the items of the sequence at `key`.
+    pub fn maps_at_mut(&mut self, key: &str) -> impl Iterator<Item = &mut Map> {
+        self.get_mut(key)
+            .and_then(Value::as_seq_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_map_mut)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
@@ -149,6 +170,12 @@ impl Value {
     /// The string at `key`, when there is one.
     pub fn str_at(&self, key: &str) -> Option<&str> {
         self.get(key)?.as_str()
+    }
+
+    /// The items of the sequence at `key`, when this is a mapping that has
+    /// one (none otherwise).
+    pub fn items_at(&self, key: &str) -> impl Iterator<Item = &Value> {
+        self.get(key).and_then(Value::as_seq).into_iter().flatten()
     }
 
     /// An empty mapping or sequence: what render treats as absent when it

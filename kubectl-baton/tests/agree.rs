@@ -12,7 +12,7 @@ use baton::cli::{try_parse, Sub};
 use baton::settings::{Mode, Step};
 use kubectl_baton::pod::{self, Planned, Role};
 use kubectl_baton::podman::Target;
-use kubectl_baton::value::Value;
+use kubectl_baton::value::{Map, Value};
 use kubectl_baton::{input, objects, Options};
 
 /// The objects of a rendered file, List items included.
@@ -43,11 +43,10 @@ fn options_of(args: &[String]) -> Options {
     options
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_seq)
-        .into_iter()
-        .flatten()
+/// The strings of the list at `key` of `container`.
+fn strings(container: &Value, key: &str) -> Vec<String> {
+    container
+        .items_at(key)
         .map(|w| w.as_str().expect("a string").to_owned())
         .collect()
 }
@@ -102,20 +101,18 @@ fn check_pod(case: &str, input: &Value, output: &Value, options: &Options) -> us
     let (Some(before), Some(after)) = (objects::pod(input), objects::pod(output)) else {
         return 0;
     };
-    let rendered = after
-        .get("metadata")
-        .and_then(|m| m.get("annotations"))
-        .and_then(|a| a.get(pod::RENDERED));
-    if rendered.is_none() {
+    let rendered = |holder: &Map| {
+        holder
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get(pod::RENDERED))
+            .is_some()
+    };
+    if !rendered(after) {
         return 0; // passed through (wired by hand)
     }
     let mut before = before.clone();
-    if before
-        .get("metadata")
-        .and_then(|m| m.get("annotations"))
-        .and_then(|a| a.get(pod::RENDERED))
-        .is_some()
-    {
+    if rendered(&before) {
         pod::strip(&mut before);
     }
     let plan = pod::plan(&before, options).expect("the input plans");
@@ -131,7 +128,7 @@ fn check_pod(case: &str, input: &Value, output: &Value, options: &Options) -> us
         Some(options.image.as_str()),
         "{case}"
     );
-    let argv: Vec<OsString> = strings(installer.get("command"))
+    let argv: Vec<OsString> = strings(installer, "command")
         .into_iter()
         .map(OsString::from)
         .collect();
@@ -148,8 +145,8 @@ fn check_pod(case: &str, input: &Value, output: &Value, options: &Options) -> us
         .expect("containers");
     assert_eq!(containers.len(), plan.containers.len(), "{case}");
     for (container, planned) in containers.iter().zip(&plan.containers) {
-        let command = strings(container.get("command"));
-        let args = strings(container.get("args"));
+        let command = strings(container, "command");
+        let args = strings(container, "args");
         assert_eq!(command[0], pod::BIN, "{case}: {}", planned.name);
         // What the kubelet runs: command, then args; argv[0] is the binary.
         let argv: Vec<OsString> = command.iter().chain(&args).map(OsString::from).collect();
@@ -203,9 +200,9 @@ fn a_dag_and_sidecars_as_written_by_hand() {
             .find(|c| c.str_at("name") == Some(container))
             .unwrap()
             .clone();
-        let argv: Vec<OsString> = strings(c.get("command"))
+        let argv: Vec<OsString> = strings(&c, "command")
             .into_iter()
-            .chain(strings(c.get("args")))
+            .chain(strings(&c, "args"))
             .map(OsString::from)
             .collect();
         try_parse(&argv).unwrap().step

@@ -15,15 +15,17 @@ fn pod(annotations: &str, containers: &str) -> String {
 /// Renders FINE, then `text`: the one line of the error.
 fn refused(text: &str) -> String {
     let run = common::render(&[], &format!("{FINE}---\n{text}"));
+    one_error(&run, "kubectl-baton: stdin: document 2: ")
+}
+
+/// The one line of a failed run, which begins with `prefix`: exit 1 and
+/// nothing on stdout.
+fn one_error(run: &common::Run, prefix: &str) -> String {
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.stdout, "", "nothing on stdout: {run:?}");
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line: {}", run.stderr);
-    assert!(
-        lines[0].starts_with("kubectl-baton: stdin: document 2: "),
-        "{}",
-        lines[0]
-    );
+    assert!(lines[0].starts_with(prefix), "{}", lines[0]);
     lines[0].to_owned()
 }
 
@@ -89,27 +91,20 @@ fn a_malformed_document_is_named_by_file_and_number() {
     )
     .unwrap();
     let run = common::run_in(dir.path(), &["render", "-f", "broken.yaml"], "");
-    assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{run:?}");
-    let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{}", run.stderr);
-    assert!(
-        lines[0].starts_with("kubectl-baton: broken.yaml: document 2: not valid YAML: "),
-        "{}",
-        lines[0]
+    let line = one_error(
+        &run,
+        "kubectl-baton: broken.yaml: document 2: not valid YAML: ",
     );
-    assert!(lines[0].contains("line 7"), "{}", lines[0]);
+    assert!(line.contains("line 7"), "{line}");
     std::fs::write(
         dir.path().join("broken.json"),
         "{\"kind\": \"Pod\"}\n{\"kind\": }",
     )
     .unwrap();
     let run = common::run_in(dir.path(), &["render", "-f", "broken.json"], "");
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr
-            .starts_with("kubectl-baton: broken.json: document 2: not valid JSON: "),
-        "{}",
-        run.stderr
+    one_error(
+        &run,
+        "kubectl-baton: broken.json: document 2: not valid JSON: ",
     );
     let line = refused("just a string\n");
     assert!(line.contains("not a Kubernetes object"), "{line}");
@@ -148,10 +143,5 @@ fn every_error_is_told_and_usage_errors_exit_2() {
     let run = common::render(&["--command", "nginx=[1]"], "");
     assert_eq!(run.code, 2, "{run:?}");
     let run = common::render(&["-f", "no-such-file.yaml"], "");
-    assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{run:?}");
-    assert!(
-        run.stderr.starts_with("kubectl-baton: no-such-file.yaml: "),
-        "{}",
-        run.stderr
-    );
+    one_error(&run, "kubectl-baton: no-such-file.yaml: ");
 }

@@ -22,12 +22,11 @@ mod podman {
     use std::time::{Duration, Instant};
 
     use kubectl_baton::input;
-    use kubectl_baton::value::Value;
 
     /// How long one pod may take, start to end, before the test fails.
     const DEADLINE: Duration = Duration::from_mins(2);
     /// The image tags the examples name.
-    const BATON_IMAGE: &str = concat!("baton:", env!("CARGO_PKG_VERSION"));
+    const BATON_IMAGE: &str = kubectl_baton::DEFAULT_IMAGE;
     fn repo() -> &'static Path {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
@@ -192,10 +191,8 @@ mod podman {
             .to_owned();
         let volumes: Vec<String> = pod
             .get("spec")
-            .and_then(|s| s.get("volumes"))
-            .and_then(Value::as_seq)
             .into_iter()
-            .flatten()
+            .flat_map(|s| s.items_at("volumes"))
             .filter(|v| v.get("emptyDir").is_some())
             .filter_map(|v| v.str_at("name").map(str::to_owned))
             .collect();
@@ -291,6 +288,16 @@ mod podman {
             .collect()
     }
 
+    /// Plays `example` as wired by hand, then its plain twin as render wires
+    /// it; `check` judges each, given the pod and its containers.
+    fn twins(example: &str, check: impl Fn(&Pod, &[Container])) {
+        let _one = ready();
+        for example in [example.to_owned(), format!("plain/{example}")] {
+            let pod = play(&example);
+            check(&pod, &pod.containers());
+        }
+    }
+
     fn uid(path: &Path) -> u32 {
         std::fs::metadata(path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -300,14 +307,10 @@ mod podman {
     #[test]
     #[ignore = "needs root and podman"]
     fn the_sequential_job_runs_in_order_as_uid_2000() {
-        let _one = ready();
-        // As wired by hand, and the plain twin as render wires it.
-        for example in ["sequential-job", "plain/sequential-job"] {
-            let pod = play(example);
-            let cs = pod.containers();
+        twins("sequential-job", |pod, cs| {
             // The initContainer is gone: podman removes it once it is done.
             assert_eq!(
-                codes(&cs),
+                codes(cs),
                 [("step-1", 0), ("step-2", 0), ("step-3", 0)],
                 "{cs:#?}"
             );
@@ -329,19 +332,15 @@ mod podman {
             }
             assert_eq!(uid(&pod.volume("work").join("data")), 2000);
             assert_eq!(uid(&pod.volume("baton-bin").join("baton")), 2000);
-        }
+        });
     }
 
     #[test]
     #[ignore = "needs root and podman"]
     fn after_a_failing_step_the_next_is_skipped() {
-        let _one = ready();
-        // As wired by hand, and the plain twin as render wires it.
-        for example in ["failing-step", "plain/failing-step"] {
-            let pod = play(example);
-            let cs = pod.containers();
+        twins("failing-step", |pod, cs| {
             assert_eq!(
-                codes(&cs),
+                codes(cs),
                 [("step-1", 0), ("step-2", 3), ("step-3", 1)],
                 "{cs:#?}"
             );
@@ -357,18 +356,14 @@ mod podman {
                 assert!(marker(i, name).exists(), "baton-run-{i}/{name}: {cs:#?}");
             }
             assert!(!marker(1, "post").exists() && !marker(2, "post").exists());
-        }
+        });
     }
 
     #[test]
     #[ignore = "needs root and podman"]
     fn the_sidecar_is_ready_first_and_stopped_once_the_app_is_done() {
-        let _one = ready();
-        // As wired by hand, and the plain twin as render wires it.
-        for example in ["sidecar-ready", "plain/sidecar-ready"] {
-            let pod = play(example);
-            let cs = pod.containers();
-            assert_eq!(codes(&cs), [("config-sidecar", 0), ("app", 0)], "{cs:#?}");
+        twins("sidecar-ready", |pod, cs| {
+            assert_eq!(codes(cs), [("config-sidecar", 0), ("app", 0)], "{cs:#?}");
             assert!(
                 cs[1]
                     .log
@@ -380,24 +375,20 @@ mod podman {
             let sidecar = pod.volume("baton-run-0");
             assert!(sidecar.join("ready").exists());
             assert!(sidecar.join("post").exists(), "stopped: a success");
-        }
+        });
     }
 
     #[test]
     #[ignore = "needs root and podman"]
     fn the_failure_policy_job_gives_its_exit_codes() {
-        let _one = ready();
-        // As wired by hand, and the plain twin as render wires it.
-        for example in ["pod-failure-policy", "plain/pod-failure-policy"] {
-            let pod = play(example);
-            let cs = pod.containers();
+        twins("pod-failure-policy", |_, cs| {
             // step-3 skipped, with the code --exit-code-for Skipped=3 gives it.
             assert_eq!(
-                codes(&cs),
+                codes(cs),
                 [("step-1", 0), ("step-2", 42), ("step-3", 3)],
                 "{cs:#?}"
             );
-        }
+        });
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub fn render() -> Vec<File> {
     }
     files.push(File {
         path: OPTIONS.to_owned(),
-        contents: options(&baton::cli::Cli::command()).into_bytes(),
+        contents: options(&command).into_bytes(),
     });
     files
 }
@@ -97,10 +97,8 @@ pub const OPTIONS: &str = "kubectl-baton/generated/baton-options.txt";
 
 /// baton's long options and their aliases, one a line: the name, then
 /// `value` (it must have one), `bool` (`--name`, or `--name=true|false`) or
-/// `flag` (it takes none), sorted.
+/// `flag` (it takes none), sorted. `command` is built.
 fn options(command: &Command) -> String {
-    let mut command = command.clone();
-    command.build();
     let mut lines = Vec::new();
     for arg in command.get_arguments().filter(|a| !a.is_positional()) {
         let kind = match arg.get_num_args() {

@@ -86,6 +86,13 @@ fn every_subcommand_has_a_page_and_every_option_is_in_every_file() {
             text("docs/man/baton.1").contains(&roff),
             "baton.1 lacks --{long}"
         );
+        assert!(
+            text(xtask::OPTIONS)
+                .lines()
+                .any(|l| l.split_once(' ').is_some_and(|(name, _)| name == long)),
+            "{} lacks {long}",
+            xtask::OPTIONS
+        );
         for shell in xtask::SHELLS {
             let path = format!(
                 "completions/{}",
