@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         },
         ["-h" | "--help"] => {
             println!(
-                "{USAGE}\n\ngenerate: writes docs/man/*.1 and completions/* from baton's command line"
+                "{USAGE}\n\ngenerate: writes docs/man/*.1, completions/* and kubectl-baton/generated/* from baton's command line"
             );
             ExitCode::SUCCESS
         }
