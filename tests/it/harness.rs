@@ -380,6 +380,45 @@ pub fn wait_until_blocking(pid: i32, signal: nix::sys::signal::Signal) {
     });
 }
 
+/// The state letter of process `pid` (`S`, `T`, …) in /proc/PID/stat, or
+/// `?` if it is gone.
+pub fn state(pid: i32) -> char {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next())
+        })
+        .unwrap_or('?')
+}
+
+/// How often process `pid` has gone to sleep (its voluntary context switches).
+pub fn voluntary_switches(pid: i32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("process {pid}: {e}"))
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+/// Waits until process `pid` has settled: asleep, and not switching, for
+/// 50 ms (an inotify watch can be in place a moment before the process
+/// goes to sleep on it: its last look, then the block). Fails at once if
+/// it ends instead.
+pub fn wait_settled(what: &str, pid: i32) {
+    wait_for(what, || {
+        let start = voluntary_switches(pid);
+        std::thread::sleep(Duration::from_millis(50));
+        let now = state(pid);
+        assert!(
+            !matches!(now, 'Z' | 'X' | '?'),
+            "process {pid} ended while waiting for {what}"
+        );
+        now == 'S' && voluntary_switches(pid) == start
+    });
+}
+
 /// Whether process `pid` has an inotify watch set (a line `inotify wd:` in the
 /// fdinfo of one of its descriptors): baton is waiting, its watch in place.
 pub fn is_watching(pid: u64) -> bool {
