@@ -50,6 +50,18 @@ impl Sandbox {
         command
     }
 
+    /// A baton command like `baton`, with its Tekton directory
+    /// (`BATON_TEKTON_ROOT`) at `tekton` in the sandbox.
+    pub fn baton_in_tekton<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = self.baton(args);
+        command.env("BATON_TEKTON_ROOT", self.path("tekton"));
+        command
+    }
+
     /// Starts a command with captured output. A method, though it needs no
     /// state, so that every start reads `sb.start(...)` next to its sandbox.
     #[allow(clippy::unused_self)]
@@ -76,6 +88,15 @@ impl Sandbox {
         S: AsRef<OsStr>,
     {
         self.start(self.baton(args)).finish()
+    }
+
+    /// Runs `baton_in_tekton` to its end, as `run`.
+    pub fn run_in_tekton<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.start(self.baton_in_tekton(args)).finish()
     }
 
     pub fn read(&self, name: &str) -> String {
