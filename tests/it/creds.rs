@@ -1,5 +1,5 @@
 //! Tekton's creds-init flags, run as Tekton's controller writes them: a fake
-//! Tekton root (`BATON_TEKTON_ROOT`) with the secrets mounted as the kubelet
+//! Tekton root (`Sandbox::baton_in_tekton`'s) with the secrets mounted as the kubelet
 //! mounts them, a fake `$HOME`, and the files checked byte for byte, with
 //! their modes, against what Tekton's `pkg/credentials` writes (its own
 //! tests' cases where there are some).
@@ -50,13 +50,14 @@ impl Pod {
         symlink(stamp, dir.join("..data")).unwrap();
     }
 
-    /// Runs a step with these arguments, under umask 022 (so that the modes
-    /// of the directories Tekton makes with 0777 are known), warnings shown.
+    /// Runs a step in Tekton's mode with these arguments, under umask 022
+    /// (so that the modes of the directories Tekton makes with 0777 are
+    /// known), warnings shown.
     fn step(&self, args: &[&str]) -> Output {
-        let mut step = self.sb.baton(args);
-        step.env("BATON_TEKTON_ROOT", &self.root)
-            .env("HOME", &self.home)
-            .env("BATON_LOG", "warn");
+        let mut step = self
+            .sb
+            .baton_in_tekton(["--mode", "tekton"].iter().chain(args));
+        step.env("HOME", &self.home).env("BATON_LOG", "warn");
         // SAFETY: the closure runs in the child between fork and exec, and
         // calls only umask(2), which is async-signal-safe and cannot fail.
         unsafe {
@@ -120,8 +121,6 @@ fn basic_git_writes_gitconfig_and_git_credentials_then_copies_them_home() {
     fs::set_permissions(pod.home(".gitconfig"), fs::Permissions::from_mode(0o644)).unwrap();
     let home_credentials = pod.home(".git-credentials");
     let out = pod.step(&[
-        "--mode",
-        "tekton",
         "-basic-git=github=https://github.com",
         "--",
         "cat",
@@ -151,14 +150,7 @@ fn ssh_git_with_known_hosts_writes_the_key_config_and_known_hosts() {
     let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk=\n-----END OPENSSH PRIVATE KEY-----\n";
     let known = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n";
     pod.secret("deploy", &[("ssh-privatekey", key), ("known_hosts", known)]);
-    let out = pod.step(&[
-        "--mode",
-        "tekton",
-        "-ssh-git=deploy=github.com",
-        "--",
-        "ls",
-        "-A",
-    ]);
+    let out = pod.step(&["-ssh-git=deploy=github.com", "--", "ls", "-A"]);
     out.expect_code(0);
 
     let ssh = pod.creds(".ssh");
@@ -191,8 +183,6 @@ fn ssh_git_without_known_hosts_and_with_a_repository_path() {
     let pod = Pod::new();
     pod.secret("myrepo", &[("ssh-privatekey", "custom-port-key")]);
     let out = pod.step(&[
-        "--mode",
-        "tekton",
         "--ssh-git",
         "myrepo=gitlab.example.com:2222/team/project",
         "--",
@@ -222,8 +212,6 @@ fn basic_docker_writes_config_json() {
     let pod = Pod::new();
     pod.secret("registry", &[("username", "user"), ("password", "pass")]);
     let out = pod.step(&[
-        "--mode",
-        "tekton",
         "-basic-docker=registry=https://index.docker.io/v1/",
         "--",
         "true",
@@ -249,7 +237,7 @@ fn docker_config_keeps_the_auths_in_tekton_s_entry_fields() {
                 "credHelpers": {"gcr.io": "gcloud"}}"#,
         )],
     );
-    pod.step(&["--mode", "tekton", "-docker-config=pull", "--", "true"])
+    pod.step(&["-docker-config=pull", "--", "true"])
         .expect_code(0);
     let json = r#"{"auths":{"ghcr.io":{"username":"u","password":"p","auth":"dTpw"},"quay.io":{"auth":"cTpx"}}}"#;
     assert_file(&pod.creds(".docker/config.json"), json, 0o600);
@@ -266,7 +254,7 @@ fn docker_cfg_becomes_auths() {
             r#"{"https://index.docker.io/v1/": {"auth": "YTpi", "email": "a@b.c"}}"#,
         )],
     );
-    pod.step(&["--mode", "tekton", "-docker-cfg=legacy", "--", "true"])
+    pod.step(&["-docker-cfg=legacy", "--", "true"])
         .expect_code(0);
     let json = r#"{"auths":{"https://index.docker.io/v1/":{"auth":"YTpi","email":"a@b.c"}}}"#;
     assert_file(&pod.creds(".docker/config.json"), json, 0o600);
@@ -317,8 +305,6 @@ fn several_secrets_are_merged() {
         )],
     );
     let out = pod.step(&[
-        "--mode",
-        "tekton",
         "-basic-git=repo-specific-creds=https://github.com/secret-org/private-repo",
         "-basic-git=host-wide-creds=https://github.com",
         "-ssh-git=repo-specific=github.com/org/private-repo",
@@ -373,8 +359,6 @@ fn a_missing_secret_is_logged_and_the_step_still_runs() {
     pod.secret("registry", &[("username", "user"), ("password", "pass")]);
     let post = pod.sb.path("post");
     let out = pod.step(&[
-        "--mode",
-        "tekton",
         "-post_file",
         post.to_str().unwrap(),
         "-basic-git=absent=https://github.com",
@@ -408,7 +392,7 @@ fn no_credential_flag_touches_no_file() {
     let pod = Pod::new();
     // Even with something in ROOT/creds (Tekton's emptyDir is empty here).
     fs::write(pod.creds(".gitconfig"), "[user]\n").unwrap();
-    pod.step(&["--mode", "tekton", "--", "true"]).expect_code(0);
+    pod.step(&["--", "true"]).expect_code(0);
     assert!(names(&pod.home).is_empty());
     assert_eq!(names(&pod.root.join("creds")), [".gitconfig"]);
 }

@@ -403,21 +403,27 @@ fn a_termination_path_that_is_no_file_does_not_hang() {
 fn markers_that_cannot_work_are_refused_at_start() {
     let sb = Sandbox::new();
     std::fs::create_dir(sb.path("p")).unwrap();
-    let out = sb.run(["--post-file", "p", "--", "touch", "ran"]);
-    out.expect_code(2);
-    assert!(
-        out.stderr.contains("marker p is a directory"),
-        "{}",
-        out.stderr
-    );
-    assert!(sb.exists("p.err") && !sb.exists("ran"));
-    let out = sb.run(["--post-file", "q", "--wait-file", "q", "--", "touch", "ran"]);
-    out.expect_code(2);
-    assert!(out.stderr.contains("its own marker q"), "{}", out.stderr);
-    assert!(sb.exists("q.err") && !sb.exists("ran"));
-    let out = sb.run(["--ready-probe", "exec:true", "--", "true"]);
-    out.expect_code(2);
-    assert!(out.stderr.contains("--ready-file"), "{}", out.stderr);
+    let cases: [(&[&str], &str, Option<&str>); 3] = [
+        (
+            &["--post-file", "p"],
+            "marker p is a directory",
+            Some("p.err"),
+        ),
+        (
+            &["--post-file", "q", "--wait-file", "q"],
+            "its own marker q",
+            Some("q.err"),
+        ),
+        // A probe with no ready file to settle: no verdict asked for.
+        (&["--ready-probe", "exec:true"], "--ready-file", None),
+    ];
+    for (args, said, verdict) in cases {
+        let out = sb.run(args.iter().chain(&["--", "touch", "ran"]));
+        out.expect_code(2);
+        assert!(out.stderr.contains(said), "{}", out.stderr);
+        assert!(!sb.exists("ran"), "{args:?}");
+        assert!(verdict.is_none_or(|v| sb.exists(v)), "{args:?}");
+    }
 }
 
 /// A bad `BATON_LOG` is said at the default level, and ignored.

@@ -50,6 +50,18 @@ impl Sandbox {
         command
     }
 
+    /// A baton command like `baton`, with its Tekton directory
+    /// (`BATON_TEKTON_ROOT`) at `tekton` in the sandbox.
+    pub fn baton_in_tekton<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = self.baton(args);
+        command.env("BATON_TEKTON_ROOT", self.path("tekton"));
+        command
+    }
+
     /// Starts a command with captured output. A method, though it needs no
     /// state, so that every start reads `sb.start(...)` next to its sandbox.
     #[allow(clippy::unused_self)]
@@ -76,6 +88,15 @@ impl Sandbox {
         S: AsRef<OsStr>,
     {
         self.start(self.baton(args)).finish()
+    }
+
+    /// Runs `baton_in_tekton` to its end, as `run`.
+    pub fn run_in_tekton<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.start(self.baton_in_tekton(args)).finish()
     }
 
     pub fn read(&self, name: &str) -> String {
@@ -377,6 +398,45 @@ pub fn wait_until_blocking(pid: i32, signal: nix::sys::signal::Signal) {
                 .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
                 .is_some_and(|mask| mask & bit != 0)
         })
+    });
+}
+
+/// The state letter of process `pid` (`S`, `T`, …) in /proc/PID/stat, or
+/// `?` if it is gone.
+pub fn state(pid: i32) -> char {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next())
+        })
+        .unwrap_or('?')
+}
+
+/// How often process `pid` has gone to sleep (its voluntary context switches).
+pub fn voluntary_switches(pid: i32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("process {pid}: {e}"))
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+/// Waits until process `pid` has settled: asleep, and not switching, for
+/// 50 ms (an inotify watch can be in place a moment before the process
+/// goes to sleep on it: its last look, then the block). Fails at once if
+/// it ends instead.
+pub fn wait_settled(what: &str, pid: i32) {
+    wait_for(what, || {
+        let start = voluntary_switches(pid);
+        std::thread::sleep(Duration::from_millis(50));
+        let now = state(pid);
+        assert!(
+            !matches!(now, 'Z' | 'X' | '?'),
+            "process {pid} ended while waiting for {what}"
+        );
+        now == 'S' && voluntary_switches(pid) == start
     });
 }
 

@@ -49,15 +49,14 @@ fn install_into_an_existing_directory_and_tekton_spellings() {
     assert!(sb.path("dir/baton").is_file());
     sb.run(["cp", "/ko-app/entrypoint", "tekton/bin/entrypoint"])
         .expect_code(0);
-    let mut init = sb.baton([
+    sb.run_in_tekton([
         "init",
         "/ko-app/entrypoint",
         "init/entrypoint",
         "step-a",
         "step-b",
-    ]);
-    init.env("BATON_TEKTON_ROOT", sb.path("tekton"));
-    sb.start(init).finish().expect_code(0);
+    ])
+    .expect_code(0);
     for path in ["tekton/bin/entrypoint", "init/entrypoint"] {
         let out = Command::new(sb.path(path))
             .arg("--version")

@@ -40,7 +40,7 @@ use serde_json::{json, Value};
 const POD_DEADLINE: Duration = Duration::from_secs(90);
 
 /// The repository root (for the Dockerfile and examples/).
-fn repo() -> &'static Path {
+pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -228,7 +228,7 @@ impl PodResult {
     /// of `StartedAt` (RFC 3339, UTC, milliseconds): one clock for both, so
     /// the two compare as strings.
     pub fn written_at(&self, volume: &str, name: &str) -> String {
-        let path = self.dir.path().join("volumes").join(volume).join(name);
+        let path = self.path(volume, name);
         let modified = fs::metadata(&path)
             .and_then(|m| m.modified())
             .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.dump()));
@@ -237,19 +237,19 @@ impl PodResult {
 
     /// What the file `name` in volume `volume` holds.
     pub fn read(&self, volume: &str, name: &str) -> String {
-        let path = self.dir.path().join("volumes").join(volume).join(name);
+        let path = self.path(volume, name);
         fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.dump()))
     }
 
     /// Whether the file `name` is in volume `volume`.
     pub fn exists(&self, volume: &str, name: &str) -> bool {
-        self.dir
-            .path()
-            .join("volumes")
-            .join(volume)
-            .join(name)
-            .exists()
+        self.path(volume, name).exists()
+    }
+
+    /// The host path of the file `name` in volume `volume`.
+    fn path(&self, volume: &str, name: &str) -> PathBuf {
+        self.dir.path().join("volumes").join(volume).join(name)
     }
 
     pub fn container(&self, name: &str) -> &ContainerResult {
@@ -713,11 +713,7 @@ impl RunningPod {
     /// Waits until the baton in container `name` watches its files (its
     /// inotify watch is set): it has set up its wait and is waiting.
     pub fn wait_watching(&self, name: &str) {
-        let c = self
-            .containers
-            .iter()
-            .find(|c| c.name == name)
-            .expect("no such container");
+        let c = self.container(name);
         crate::harness::wait_for(&format!("{name} to wait"), || {
             let Ok(out) = Command::new("runc").args(["state", &c.id]).output() else {
                 return false;
@@ -731,14 +727,18 @@ impl RunningPod {
 
     /// Waits until container `name` has written the line `line`.
     pub fn wait_line(&self, name: &str, line: &str) {
-        let c = self
-            .containers
-            .iter()
-            .find(|c| c.name == name)
-            .expect("no such container");
+        let c = self.container(name);
         crate::harness::wait_for(&format!("{name} to say {line:?}"), || {
             c.log.lock().unwrap().iter().any(|(_, l)| l == line)
         });
+    }
+
+    /// The running container `name`.
+    fn container(&self, name: &str) -> &Container {
+        self.containers
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no container {name}"))
     }
 
     /// Sets an annotation and rewrites every downward-API volume, as the

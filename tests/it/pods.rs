@@ -339,12 +339,7 @@ type Expected<'a> = (&'a str, &'a str, i32, &'a [(&'a str, &'a str)]);
 /// results; type 4, step results) as (key, value).
 fn tekton_step_state(step: &ContainerResult) -> (String, i32, Vec<(String, String)>) {
     let entries = crate::harness::termination_entries(&step.termination_message);
-    let value = |key: &str| {
-        entries
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, v, _)| v.clone())
-    };
+    let value = |key: &str| step.termination_value(key);
     let exit_code = value("ExitCode").map_or(step.exit_code, |code| code.parse().unwrap());
     let kubelet = if step.exit_code == 0 {
         "Completed"
@@ -495,8 +490,7 @@ fn matching_rule(policy: &serde_json::Value, pod: &PodResult) -> Option<String> 
 }
 
 fn a_pod_failure_policy_tells_the_failed_step_from_the_skipped_one(example: &str) {
-    require_pods();
-    let pod = Pod::from_example(example).start().wait();
+    let pod = run(example);
     expect_codes(&pod, &[("step-1", 0), ("step-2", 42), ("step-3", 3)]);
     assert_eq!(
         pod.container("step-3")
@@ -504,12 +498,8 @@ fn a_pod_failure_policy_tells_the_failed_step_from_the_skipped_one(example: &str
             .as_deref(),
         Some("Skipped")
     );
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples")
-            .join(example),
-    )
-    .unwrap();
+    let text =
+        std::fs::read_to_string(crate::kubelet::repo().join("examples").join(example)).unwrap();
     let job: serde_json::Value = serde_yaml::from_str(&text).unwrap();
     let policy = &job["spec"]["podFailurePolicy"];
     assert_eq!(

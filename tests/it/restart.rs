@@ -273,10 +273,7 @@ fn a_new_run_of_the_pod_runs_the_chain_again() {
     // first's new verdict (the old one is of the run before), then runs.
     install(&sb);
     let waiting = step(&second);
-    let pid = u64::try_from(waiting.pid()).unwrap();
-    wait_for("the second step to wait", || {
-        crate::harness::is_watching(pid)
-    });
+    waiting.wait_watching();
     step(&first).finish().expect_code(0);
     waiting.finish().expect_code(0);
     assert_eq!(sb.read("log"), "run\nsecond\nrun\nsecond\n");

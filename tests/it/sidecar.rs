@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use crate::harness::{wait_for, Sandbox};
+use crate::harness::{voluntary_switches, wait_for, wait_settled, Sandbox};
 
 /// A free TCP port on the loopback (bound, read, released).
 fn free_port() -> u16 {
@@ -463,7 +463,7 @@ fn an_exec_json_probe_passes_its_words_exactly() {
 #[test]
 fn a_sidecar_stops_when_all_its_stop_files_say_so() {
     let sb = Sandbox::new();
-    let sidecar = sb.start(sb.baton([
+    let mut sidecar = sb.start(sb.baton([
         "--stop-file",
         "end-a,end-b",
         "--stop-when-all",
@@ -475,14 +475,20 @@ fn a_sidecar_stops_when_all_its_stop_files_say_so() {
         "touch started; exec sleep 30",
     ]));
     wait_for("the sidecar", || sb.exists("started"));
+    wait_settled("the sidecar to sleep on its watch", sidecar.pid());
+    let before = voluntary_switches(sidecar.pid());
     std::fs::write(sb.path("end-a"), "0\n").unwrap();
-    // One end is not enough: the sidecar still runs a while later, waiting
-    // on its watch again.
-    let pid = u64::try_from(sidecar.pid()).unwrap();
-    wait_for("the sidecar to look and wait again", || {
-        crate::harness::is_watching(pid)
+    // One end is not enough: woken by it, the sidecar looks, and goes back
+    // to sleep on its watch with its command still running (one that stops
+    // at the first end would be ending, or gone, instead).
+    wait_for("the sidecar to wake for the first end", || {
+        voluntary_switches(sidecar.pid()) > before
     });
-    assert!(!sb.exists("s"), "stopped at the first end");
+    wait_settled("the sidecar to wait again", sidecar.pid());
+    assert!(
+        !sb.exists("s") && !sidecar.has_exited(),
+        "stopped at the first end"
+    );
     std::fs::write(sb.path("end-b.err"), "1\n").unwrap();
     let out = sidecar.finish();
     out.expect_code(0);

@@ -4,7 +4,9 @@ use std::os::unix::process::CommandExt;
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
-use crate::harness::{under, wait_for, wait_until_blocking, Sandbox, SUPERVISORS};
+use crate::harness::{
+    children_of, state, under, wait_for, wait_until_blocking, Sandbox, SUPERVISORS,
+};
 
 /// A probe that records every signal it receives, one number a line.
 const PROBE: &str = r#"
@@ -301,17 +303,6 @@ fn signals_the_parent_ignored_still_work_for_baton() {
     assert_eq!(sb.read("out.err"), "143\n");
 }
 
-/// The state letter of process `pid` (`S`, `T`, …), from /proc.
-fn state(pid: i32) -> char {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            stat.rsplit_once(") ")
-                .and_then(|(_, rest)| rest.chars().next())
-        })
-        .unwrap_or('?')
-}
-
 /// A command stopped by someone (SIGSTOP) leaves baton running: SIGTERM
 /// still ends it, baton sending SIGCONT after it so the command can act.
 #[test]
@@ -325,11 +316,9 @@ fn a_stopped_command_still_ends_on_sigterm() {
         // microseconds no operator's SIGSTOP hits; a test on a loaded
         // machine can).
         wait_for("the command", || {
-            crate::harness::children_of(pid)
-                .iter()
-                .any(|(_, _, comm)| comm == "sleep")
+            children_of(pid).iter().any(|(_, _, comm)| comm == "sleep")
         });
-        let command = crate::harness::children_of(pid)[0].0;
+        let command = children_of(pid)[0].0;
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(command), Signal::SIGSTOP).unwrap();
         wait_for("the command to stop", || state(command) == 'T');
         assert_ne!(state(pid), 'T', "baton runs on");
@@ -348,10 +337,8 @@ fn sigttin_stops_the_command_and_baton_and_sigcont_continues_both() {
     // Once the command runs, baton has blocked its signals (the first thing
     // it does); /proc's SigBlk cannot tell, as `sigtimedwait` unblocks them
     // while it waits.
-    wait_for("the command", || {
-        !crate::harness::children_of(pid).is_empty()
-    });
-    let command = crate::harness::children_of(pid)[0].0;
+    wait_for("the command", || !children_of(pid).is_empty());
+    let command = children_of(pid)[0].0;
     run.signal(Signal::SIGTTIN);
     wait_for("both to stop", || {
         state(command) == 'T' && state(pid) == 'T'

@@ -6,7 +6,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use crate::harness::{Sandbox, BATON};
+use crate::harness::{wait_for, Output, Sandbox, BATON};
 
 fn mode(path: &std::path::Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o7777
@@ -18,15 +18,14 @@ fn init_copies_with_tekton_s_mode_and_links_every_step_by_name_and_index() {
     let root = sb.path("tekton");
     for _ in 0..2 {
         // Twice: a restarted init container finds its links already there.
-        let mut init = sb.baton([
+        sb.run_in_tekton([
             "init",
             "/ko-app/entrypoint",
             "tekton/bin/entrypoint",
             "build",
             "push",
-        ]);
-        init.env("BATON_TEKTON_ROOT", &root);
-        sb.start(init).finish().expect_code(0);
+        ])
+        .expect_code(0);
     }
     assert_eq!(mode(&root.join("bin/entrypoint")), 0o311);
     for (link, i) in [("build", 0), ("0", 0), ("push", 1), ("1", 1)] {
@@ -45,14 +44,13 @@ fn init_copies_with_tekton_s_mode_and_links_every_step_by_name_and_index() {
 #[test]
 fn step_init_links_without_copying() {
     let sb = Sandbox::new();
-    let mut step_init = sb.baton(["step-init", "a", "b", "c"]);
-    step_init.env("BATON_TEKTON_ROOT", sb.path("t"));
-    sb.start(step_init).finish().expect_code(0);
+    sb.run_in_tekton(["step-init", "a", "b", "c"])
+        .expect_code(0);
     assert_eq!(
-        fs::read_link(sb.path("t/steps/c")).unwrap(),
-        sb.path("t/run/2/status")
+        fs::read_link(sb.path("tekton/steps/c")).unwrap(),
+        sb.path("tekton/run/2/status")
     );
-    assert!(!sb.path("t/bin").exists());
+    assert!(!sb.path("tekton/bin").exists());
 }
 
 /// A `script:` step as Tekton's place-scripts container writes it
@@ -101,9 +99,12 @@ fn a_script_file_that_is_not_base64_is_bad_input_and_left_alone() {
 
 /// baton in Tekton's mode, with its Tekton directory in the sandbox.
 fn tekton_step(sb: &Sandbox, args: &[&str]) -> Command {
-    let mut command = sb.baton(["--mode", "tekton"].iter().chain(args));
-    command.env("BATON_TEKTON_ROOT", sb.path("tekton"));
-    command
+    sb.baton_in_tekton(["--mode", "tekton"].iter().chain(args))
+}
+
+/// Runs `tekton_step` to its end.
+fn run_step(sb: &Sandbox, args: &[&str]) -> Output {
+    sb.start(tekton_step(sb, args)).finish()
 }
 
 /// The termination message as (key, value, type), from Tekton's default path.
@@ -133,7 +134,7 @@ const META: [&str; 4] = [
 fn tekton_mode_success_and_failure_as_tekton_s_entrypoint_records_them() {
     let sb = Sandbox::new();
     let args = [&META[..], &["-entrypoint", "true", "--"]].concat();
-    sb.start(tekton_step(&sb, &args)).finish().expect_code(0);
+    run_step(&sb, &args).expect_code(0);
     assert_eq!(sb.read("run/0/out"), "", "Tekton's markers are empty");
     assert_eq!(sb.read("run/0/status/exitCode"), "0");
     assert_eq!(
@@ -147,7 +148,7 @@ fn tekton_mode_success_and_failure_as_tekton_s_entrypoint_records_them() {
 
     let sb = Sandbox::new();
     let args = [&META[..], &["--", "sh", "-c", "exit 3"]].concat();
-    sb.start(tekton_step(&sb, &args)).finish().expect_code(3);
+    run_step(&sb, &args).expect_code(3);
     assert_eq!(sb.read("run/0/out.err"), "");
     assert!(
         !sb.exists("run/0/status/exitCode"),
@@ -168,7 +169,7 @@ fn tekton_mode_on_error_continue_records_the_code_as_continued() {
         &["-on_error", "continue", "--", "sh", "-c", "exit 3"],
     ]
     .concat();
-    sb.start(tekton_step(&sb, &args)).finish().expect_code(0);
+    run_step(&sb, &args).expect_code(0);
     assert_eq!(sb.read("run/0/out"), "");
     assert_eq!(sb.read("run/0/status/exitCode"), "3");
     let entries = message(&sb);
@@ -189,7 +190,7 @@ fn tekton_mode_timeout_exits_1_even_when_continuing() {
             args.extend(["-on_error", "continue"]);
         }
         args.extend(["-timeout", "200ms", "--", "sleep", "30"]);
-        sb.start(tekton_step(&sb, &args)).finish().expect_code(1);
+        run_step(&sb, &args).expect_code(1);
         assert!(sb.exists("run/0/out.err"), "continuing: {continuing}");
         assert!(!sb.exists("run/0/status/exitCode"));
         let entries = message(&sb);
@@ -210,7 +211,7 @@ fn tekton_mode_cancel_file_stops_the_step_as_cancelled() {
     ]
     .concat();
     let running = sb.start(tekton_step(&sb, &args));
-    crate::harness::wait_for("the command to start", || sb.exists("started"));
+    wait_for("the command to start", || sb.exists("started"));
     fs::write(sb.path("tekton/downward/cancel"), "true").unwrap();
     running.finish().expect_code(9);
     assert_eq!(sb.read("run/0/out.err"), "");
@@ -224,7 +225,7 @@ fn tekton_mode_skips_after_a_failure_upstream() {
     fs::create_dir_all(sb.path("run/prev")).unwrap();
     fs::write(sb.path("run/prev/out.err"), "").unwrap();
     let args = [&META[..], &["-wait_file", "run/prev/out", "--", "true"]].concat();
-    sb.start(tekton_step(&sb, &args)).finish().expect_code(1);
+    run_step(&sb, &args).expect_code(1);
     assert_eq!(sb.read("run/0/out.err"), "");
     assert!(!sb.exists("run/0/status/exitCode"));
     assert_eq!(value(&message(&sb), "Reason"), Some("Skipped"));
@@ -253,7 +254,7 @@ fn tekton_mode_step_results_and_artifacts_go_into_the_message() {
     ]
     .concat();
     fs::create_dir(sb.path("results")).unwrap();
-    sb.start(tekton_step(&sb, &args)).finish().expect_code(0);
+    run_step(&sb, &args).expect_code(0);
     let entries = message(&sb);
     let find = |key: &str| entries.iter().find(|(k, _, _)| k == key).cloned();
     assert_eq!(
@@ -292,19 +293,14 @@ fn tekton_mode_step_results_and_artifacts_go_into_the_message() {
         ],
     ]
     .concat();
-    sb2.start(tekton_step(&sb2, &args)).finish().expect_code(0);
+    run_step(&sb2, &args).expect_code(0);
     assert_eq!(keys(&message(&sb2)), ["StartedAt"]);
 }
 
 #[test]
 fn enable_spire_fails_the_step_with_one_line() {
     let sb = Sandbox::new();
-    let out = sb
-        .start(tekton_step(
-            &sb,
-            &[&META[..], &["-enable_spire", "--", "true"]].concat(),
-        ))
-        .finish();
+    let out = run_step(&sb, &[&META[..], &["-enable_spire", "--", "true"]].concat());
     out.expect_code(1);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("SPIRE"), "{}", out.stderr);
@@ -339,10 +335,7 @@ fn debug_before_step_waits_for_the_user_s_decision() {
             "ran",
         ];
         let running = sb.start(tekton_step(&sb, &args));
-        let pid = u64::try_from(running.pid()).unwrap();
-        crate::harness::wait_for("the breakpoint's watch", || {
-            crate::harness::is_watching(pid)
-        });
+        running.wait_watching();
         assert!(!sb.exists("ran"), "ran before the decision");
         fs::write(sb.path(decision), "0\n").unwrap();
         running.finish().expect_code(code);
@@ -372,13 +365,10 @@ fn breakpoint_on_failure_leaves_the_verdict_to_the_debugger() {
         "exit 3",
     ];
     let running = sb.start(tekton_step(&sb, &args));
-    crate::harness::wait_for("the termination message", || {
+    wait_for("the termination message", || {
         sb.exists("tekton/termination")
     });
-    let pid = u64::try_from(running.pid()).unwrap();
-    crate::harness::wait_for("the breakpoint's watch", || {
-        crate::harness::is_watching(pid)
-    });
+    running.wait_watching();
     assert!(
         !sb.exists("out") && !sb.exists("out.err"),
         "no verdict of baton's"

@@ -2,11 +2,7 @@
 
 use std::time::SystemTime;
 
-use crate::harness::Sandbox;
-
-fn entries(text: &str) -> Vec<(String, String, u64)> {
-    crate::harness::termination_entries(text)
-}
+use crate::harness::{termination_entries as entries, Sandbox};
 
 #[test]
 fn message_is_merged_with_what_the_file_holds() {
@@ -19,6 +15,7 @@ fn message_is_merged_with_what_the_file_holds() {
     let before = SystemTime::now();
     sb.run(["--termination-path", "term", "--", "sh", "-c", "exit 4"])
         .expect_code(4);
+    let after = SystemTime::now();
     let got = entries(&sb.read("term"));
     assert_eq!(got[0], ("digest".into(), "sha256:abc".into(), 1));
     assert_eq!(got[1], ("ExitCode".into(), "4".into(), 3));
@@ -34,17 +31,27 @@ fn message_is_merged_with_what_the_file_holds() {
         started.ends_with('Z') && started.as_bytes()[19] == b'.',
         "{started}"
     );
-    // Compare with the clock to the second (format YYYY-MM-DDTHH:MM:SS).
-    let secs = before
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    // The clock's time during the run, to the millisecond, as GNU date
+    // reads it.
     let date = std::process::Command::new("date")
-        .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H"])
+        .args(["-u", "-d", started, "+%s%3N"])
         .output()
         .unwrap();
-    let hour = String::from_utf8_lossy(&date.stdout).trim().to_owned();
-    assert!(started.starts_with(&hour[..10]), "{started} vs {hour}");
+    let at: u128 = String::from_utf8_lossy(&date.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("date cannot read {started}: {e}"));
+    let ms = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    };
+    assert!(
+        ms(before) <= at && at <= ms(after),
+        "{started} is not between {} and {} ms",
+        ms(before),
+        ms(after)
+    );
 }
 
 #[test]

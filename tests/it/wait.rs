@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::harness::{require_root, wait_for, Sandbox, BATON};
+use crate::harness::{require_root, voluntary_switches, wait_for, wait_settled, Sandbox, BATON};
 
 #[test]
 fn with_content_an_empty_file_does_not_count() {
@@ -139,23 +139,6 @@ fn watched_inodes(pid: i32) -> Vec<u64> {
     inodes
 }
 
-fn voluntary_switches(pid: i32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap()
-}
-
-/// Whether process `pid` is asleep (state `S` in /proc/PID/stat).
-fn is_asleep(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('S'))
-    })
-}
-
 /// A step whose predecessor is alive watches only the predecessor's lock file,
 /// not the directory the steps share: markers of other steps written there do
 /// not wake it, and the predecessor's own marker still does.
@@ -180,14 +163,7 @@ fn a_waiter_whose_predecessor_lives_is_not_woken_by_other_markers() {
     wait_for("the waiter to watch the lock file alone", || {
         watched_inodes(waiter.pid()) == [lock_inode]
     });
-    // The watch can be in place a moment before the waiter goes to sleep on
-    // it (its last look, then the block): settled means asleep, and not
-    // switching, for a while.
-    wait_for("the waiter to sleep on its watch", || {
-        let start = voluntary_switches(waiter.pid());
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        is_asleep(waiter.pid()) && voluntary_switches(waiter.pid()) == start
-    });
+    wait_settled("the waiter to sleep on its watch", waiter.pid());
     let before = voluntary_switches(waiter.pid());
     for i in 0..20 {
         std::fs::write(sb.path(&format!("m/other-{i}")), "0\n").unwrap();
@@ -246,8 +222,7 @@ fn a_marker_directory_removed_and_made_again_while_waiting() {
         "echo",
         "ran",
     ]));
-    let pid = u64::try_from(waiter.pid()).unwrap();
-    wait_for("the waiter's watch", || crate::harness::is_watching(pid));
+    waiter.wait_watching();
     std::fs::remove_dir_all(sb.path("r/sub")).unwrap();
     std::fs::create_dir(sb.path("r/sub")).unwrap();
     std::fs::write(sb.path("r/sub/1"), "0\n").unwrap();

@@ -97,15 +97,16 @@ fn without_the_cel_feature_a_cel_entry_fails_in_one_line() {
     assert!(sb.exists("post.err"));
 }
 
-/// A fake Tekton root where step `first` wrote its results.
-fn tekton_root(sb: &Sandbox) -> std::path::PathBuf {
-    let root = sb.path("tekton");
-    let results = root.join("steps/step-first/results");
+/// A sandbox whose fake Tekton root (`Sandbox::baton_in_tekton`'s) holds
+/// what step `first` wrote as its results.
+fn first_step_results() -> Sandbox {
+    let sb = Sandbox::new();
+    let results = sb.path("tekton/steps/step-first/results");
     fs::create_dir_all(&results).unwrap();
     fs::write(results.join("greeting"), "hello").unwrap();
     fs::write(results.join("words"), r#"["one","two three"]"#).unwrap();
     fs::write(results.join("config"), r#"{"env":"prod"}"#).unwrap();
-    root
+    sb
 }
 
 /// The words the command got, one a line, then the variable GOT.
@@ -114,9 +115,8 @@ const PRINT: &str = r#"for w in "$@"; do echo "<$w>"; done; echo "GOT=$GOT""#;
 #[test]
 fn step_results_are_substituted_in_the_command_and_its_environment() {
     for supervisor in SUPERVISORS {
-        let sb = Sandbox::new();
-        let root = tekton_root(&sb);
-        let mut baton = sb.baton(under(
+        let sb = first_step_results();
+        let mut baton = sb.baton_in_tekton(under(
             supervisor,
             &[
                 "-mode=tekton",
@@ -130,9 +130,7 @@ fn step_results_are_substituted_in_the_command_and_its_environment() {
                 "$(steps.first.results.words[0])-$(steps.first.results.config.env)",
             ],
         ));
-        baton
-            .env("BATON_TEKTON_ROOT", &root)
-            .env("GOT", "$(steps.first.results.greeting) world");
+        baton.env("GOT", "$(steps.first.results.greeting) world");
         let out = sb.start(baton).finish();
         out.expect_code(0);
         assert_eq!(
@@ -145,8 +143,7 @@ fn step_results_are_substituted_in_the_command_and_its_environment() {
 
 #[test]
 fn step_results_in_an_env_file_and_the_when_expressions() {
-    let sb = Sandbox::new();
-    let root = tekton_root(&sb);
+    let sb = first_step_results();
     fs::write(sb.path("env"), "GOT=$(steps.first.results.words[1])!\n").unwrap();
     let json = when(
         "$(steps.first.results.greeting)",
@@ -154,7 +151,7 @@ fn step_results_in_an_env_file_and_the_when_expressions() {
         &["$(steps.first.results.words[*])", "hello"],
     );
     // Two dashes and Go's underscores, as Tekton's controller writes it.
-    let mut baton = sb.baton([
+    let out = sb.run_in_tekton([
         "-mode=tekton",
         "--when_expressions",
         &json,
@@ -164,8 +161,6 @@ fn step_results_in_an_env_file_and_the_when_expressions() {
         "-c",
         PRINT,
     ]);
-    baton.env("BATON_TEKTON_ROOT", &root);
-    let out = sb.start(baton).finish();
     out.expect_code(0);
     assert_eq!(out.stdout, "GOT=two three!\n", "{}", out.stderr);
 
@@ -174,32 +169,28 @@ fn step_results_in_an_env_file_and_the_when_expressions() {
         "notin",
         &["$(steps.first.results.greeting)"],
     );
-    let mut baton = sb.baton([
+    sb.run_in_tekton([
         "-mode=tekton",
         "--when-expressions",
         &json,
         "--",
         "touch",
         "ran",
-    ]);
-    baton.env("BATON_TEKTON_ROOT", &root);
-    sb.start(baton).finish().expect_code(0);
+    ])
+    .expect_code(0);
     assert!(!sb.exists("ran"), "hello is in [hello]: skipped");
 }
 
 #[test]
 fn a_reference_that_cannot_be_resolved_is_logged_and_left_as_it_was() {
-    let sb = Sandbox::new();
-    let root = tekton_root(&sb);
-    let mut baton = sb.baton([
+    let sb = first_step_results();
+    let out = sb.run_in_tekton([
         "-mode=tekton",
         "--",
         "echo",
         "$(steps.missing.results.x)",
         "$(steps.first.results.greeting)",
     ]);
-    baton.env("BATON_TEKTON_ROOT", &root);
-    let out = sb.start(baton).finish();
     out.expect_code(0);
     // The command as a whole is left as it was, as Tekton leaves it.
     assert_eq!(
@@ -216,17 +207,14 @@ fn a_reference_that_cannot_be_resolved_is_logged_and_left_as_it_was() {
 
 #[test]
 fn baton_mode_substitutes_nothing() {
-    let sb = Sandbox::new();
-    let root = tekton_root(&sb);
-    let mut baton = sb.baton([
+    let sb = first_step_results();
+    let out = sb.run_in_tekton([
         "--mode",
         "baton",
         "--",
         "echo",
         "$(steps.first.results.greeting)",
     ]);
-    baton.env("BATON_TEKTON_ROOT", &root);
-    let out = sb.start(baton).finish();
     out.expect_code(0);
     assert_eq!(out.stdout, "$(steps.first.results.greeting)\n");
 }
@@ -236,15 +224,14 @@ fn baton_mode_substitutes_nothing() {
 #[cfg(feature = "cel")]
 #[test]
 fn cel_with_a_step_result_decides() {
-    let sb = Sandbox::new();
-    let root = tekton_root(&sb);
+    let sb = first_step_results();
     for (cel, runs) in [
         ("'$(steps.first.results.greeting)' == 'hello'", true),
         ("'$(steps.first.results.greeting)'.startsWith('bye')", false),
     ] {
         let _ = fs::remove_file(sb.path("ran"));
         let json = serde_json::json!([{ "cel": cel }]).to_string();
-        let mut baton = sb.baton([
+        sb.run_in_tekton([
             "-mode=tekton",
             "--when_expressions",
             &json,
@@ -253,9 +240,8 @@ fn cel_with_a_step_result_decides() {
             "--",
             "touch",
             "ran",
-        ]);
-        baton.env("BATON_TEKTON_ROOT", &root);
-        sb.start(baton).finish().expect_code(0);
+        ])
+        .expect_code(0);
         assert_eq!(sb.exists("ran"), runs, "{cel}");
         let skipped = reason(&sb, "term").as_deref() == Some("Skipped");
         assert_eq!(skipped, !runs, "{cel}");
